@@ -1,0 +1,314 @@
+import { ErrorCode, ProtocolError } from '../errors.ts';
+
+/**
+ * An integer probability model for one symbol: the range coder's only input.
+ *
+ * Invariants (checked by `validateTable`, guaranteed by every builder in this package):
+ * - `cdf.length = n + 1` for an alphabet of n ≥ 1 symbols;
+ * - `cdf[0] = 0`, `cdf[n] = 2^precision`;
+ * - strictly increasing: every symbol has frequency `cdf[s+1] - cdf[s] ≥ 1`, so any symbol can
+ *   be coded and the decoder can never land on an empty interval.
+ */
+export interface FrequencyTable {
+  /** P: frequencies sum to exactly 2^P. 1 ≤ P ≤ MAX_PRECISION. */
+  readonly precision: number;
+  /** Cumulative frequencies, n + 1 entries. */
+  readonly cdf: Uint32Array;
+}
+
+/** The coder keeps ≥ 2^40 of range and divides it by 2^P: P ≤ 24 leaves ≥ 16 bits of resolution. */
+export const MAX_PRECISION = 24;
+/** 24 bits: with 8192 symbols a floor of 1 per symbol reserves only 0.05% of the range. */
+export const DEFAULT_PRECISION = 24;
+
+export function alphabetSize(table: FrequencyTable): number {
+  return table.cdf.length - 1;
+}
+
+export function frequencyOf(table: FrequencyTable, symbol: number): number {
+  const { cdf } = table;
+  return (cdf[symbol + 1] ?? 0) - (cdf[symbol] ?? 0);
+}
+
+function checkPrecision(precision: number, alphabet: number): void {
+  if (!Number.isInteger(precision) || precision < 1 || precision > MAX_PRECISION) {
+    throw new ProtocolError(ErrorCode.InvalidArgument, `precision must be an integer in 1..${MAX_PRECISION}, got ${precision}`);
+  }
+  if (!Number.isInteger(alphabet) || alphabet < 1) {
+    throw new ProtocolError(ErrorCode.InvalidArgument, `alphabet size must be a positive integer, got ${alphabet}`);
+  }
+  // Every symbol needs frequency ≥ 1.
+  if (alphabet > 2 ** precision) {
+    throw new ProtocolError(ErrorCode.InvalidArgument, `${alphabet} symbols do not fit a total of 2^${precision}`);
+  }
+}
+
+/** Throws ERR_INVALID_ARGUMENT unless `table` satisfies the FrequencyTable invariants. */
+export function validateTable(table: FrequencyTable): void {
+  const { cdf, precision } = table;
+  checkPrecision(precision, cdf.length - 1);
+  if (cdf[0] !== 0 || cdf[cdf.length - 1] !== 2 ** precision) {
+    throw new ProtocolError(ErrorCode.InvalidArgument, `cdf must run from 0 to 2^${precision}`);
+  }
+  for (let s = 1; s < cdf.length; s++) {
+    if ((cdf[s] ?? 0) <= (cdf[s - 1] ?? 0)) {
+      throw new ProtocolError(ErrorCode.InvalidArgument, `symbol ${s - 1} has frequency ≤ 0`);
+    }
+  }
+}
+
+/** Every symbol equally likely; the 2^P mod n leftover units go to the lowest symbols. */
+export function uniformTable(alphabet: number, precision: number = DEFAULT_PRECISION): FrequencyTable {
+  checkPrecision(precision, alphabet);
+  const total = 2 ** precision;
+  const base = Math.floor(total / alphabet);
+  const extra = total - base * alphabet;
+  const cdf = new Uint32Array(alphabet + 1);
+  let acc = 0;
+  for (let s = 0; s < alphabet; s++) {
+    acc += base + (s < extra ? 1 : 0);
+    cdf[s + 1] = acc;
+  }
+  return { precision, cdf };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logits → table: a documented quantization, then integers only.
+//
+//   1. m = max_i x_i must be finite with |m| < 2^20 (NaN anywhere is rejected: a model that emits
+//      NaN is broken, and coding with it would desync the peers).
+//   2. Fixed point in 1/256 bit: y_i = x_i · K with K = 256 / ln 2 (the binary64 constant
+//      LOGIT_SCALE), a = ceil(y_max − 0.5) + 0.5 and d_i = floor(a − y_i) ≥ 0, all evaluated in
+//      IEEE binary64, whose + and · are correctly rounded on every platform: same x, same d.
+//      d_i is "how many 1/256 bits below the most likely symbol"; `quantizeLogits` returns the
+//      equivalent integer logits q_i = q_max − d_i for peers that store or ship them.
+//   3. w_i = EXP2_Q24[d_i mod 256] >> floor(d_i / 256), i.e. 2^24 · 2^(−d_i/256); 0 once
+//      d_i ≥ 6400 (25 bits down). The table is baked in because Math.pow/exp differ across engines.
+//   4. With C_i = w_0 + … + w_(i−1), W = C_n, budget = 2^P − n and s = floor(budget·2^29 / W):
+//      cdf_i = i + floor(C_i·s / 2^29) for i < n, and cdf_n = 2^P. Flooring the cumulative
+//      (not each term) loses at most W/2^29 + 1 ≤ 257 units, which the last symbol absorbs
+//      (< 2^-16 of the mass); every symbol keeps frequency ≥ 1. All products stay below 2^53.
+//
+// A 1/256-bit step moves a probability by < 0.3%: a KL cost far below 10^-4 bit per symbol.
+// ---------------------------------------------------------------------------------------------
+
+/** Logits (nats) → fixed point in 1/256 bit: the binary64 nearest to 256 / ln 2. */
+export const LOGIT_SCALE = 369.3299304675746;
+/** The largest logit must satisfy |max| < LOGIT_MAX_ABS (a model with larger logits is broken). */
+export const LOGIT_MAX_ABS = 2 ** 20;
+/** Weights of symbols this many 1/256 bits below the maximum are 0 (2^-25 of it). */
+const D_CUTOFF = 25 * 256;
+const SCALE_SHIFT = 2 ** 29;
+
+/** round(2^24 · 2^(-j/256)) for j = 0..255, generated once and pinned by a golden test. */
+// prettier-ignore
+export const EXP2_Q24 = Uint32Array.of(
+  16777216, 16731851, 16686609, 16641490, 16596492, 16551616, 16506861, 16462228, 16417715, 16373322,
+  16329050, 16284897, 16240863, 16196949, 16153153, 16109476, 16065917, 16022476, 15979152, 15935945,
+  15892855, 15849882, 15807025, 15764283, 15721658, 15679147, 15636752, 15594471, 15552304, 15510252,
+  15468313, 15426487, 15384775, 15343175, 15301688, 15260313, 15219050, 15177899, 15136859, 15095929,
+  15055111, 15014403, 14973805, 14933316, 14892937, 14852668, 14812507, 14772455, 14732511, 14692675,
+  14652947, 14613326, 14573813, 14534406, 14495106, 14455912, 14416824, 14377841, 14338964, 14300193,
+  14261526, 14222963, 14184505, 14146151, 14107901, 14069754, 14031710, 13993769, 13955931, 13918195,
+  13880561, 13843028, 13805598, 13768268, 13731039, 13693911, 13656884, 13619956, 13583129, 13546401,
+  13509772, 13473242, 13436812, 13400479, 13364245, 13328109, 13292070, 13256129, 13220286, 13184539,
+  13148888, 13113335, 13077877, 13042515, 13007249, 12972078, 12937002, 12902021, 12867135, 12832343,
+  12797645, 12763041, 12728530, 12694113, 12659789, 12625557, 12591419, 12557372, 12523418, 12489555,
+  12455784, 12422104, 12388516, 12355018, 12321610, 12288294, 12255067, 12221930, 12188882, 12155924,
+  12123055, 12090275, 12057584, 12024981, 11992466, 11960039, 11927700, 11895448, 11863283, 11831206,
+  11799215, 11767310, 11735492, 11703760, 11672114, 11640553, 11609078, 11577687, 11546382, 11515161,
+  11484025, 11452973, 11422004, 11391120, 11360319, 11329601, 11298967, 11268415, 11237946, 11207559,
+  11177254, 11147032, 11116891, 11086831, 11056853, 11026956, 10997140, 10967404, 10937749, 10908174,
+  10878679, 10849263, 10819928, 10790671, 10761494, 10732395, 10703375, 10674434, 10645571, 10616786,
+  10588079, 10559449, 10530897, 10502422, 10474024, 10445703, 10417458, 10389290, 10361198, 10333182,
+  10305242, 10277377, 10249587, 10221873, 10194234, 10166669, 10139179, 10111763, 10084422, 10057154,
+  10029960, 10002839, 9975792, 9948818, 9921917, 9895089, 9868333, 9841650, 9815039, 9788499,
+  9762032, 9735636, 9709311, 9683058, 9656875, 9630764, 9604722, 9578752, 9552851, 9527021,
+  9501261, 9475570, 9449948, 9424396, 9398913, 9373499, 9348154, 9322877, 9297668, 9272528,
+  9247455, 9222451, 9197514, 9172644, 9147842, 9123107, 9098438, 9073837, 9049301, 9024833,
+  9000430, 8976093, 8951823, 8927617, 8903477, 8879403, 8855394, 8831449, 8807569, 8783754,
+  8760003, 8736317, 8712694, 8689136, 8665641, 8642209, 8618841, 8595536, 8572295, 8549116,
+  8525999, 8502945, 8479954, 8457025, 8434157, 8411352,
+);
+
+function invalidLogits(message: string): ProtocolError {
+  return new ProtocolError(ErrorCode.InvalidArgument, message);
+}
+
+/**
+ * Step 1 (validation) and the maximum. Throws on NaN anywhere and on a non-finite or huge
+ * maximum; −Infinity below the maximum is fine (that symbol just gets the floor of 1).
+ */
+function checkedMax(logits: ArrayLike<number>, n: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const x = logits[i] as number;
+    // One predictable compare per element in the common case; NaN fails `<=` and lands here too.
+    if (!(x <= m)) {
+      if (x !== x) throw invalidLogits(`logit ${i} is NaN`);
+      m = x;
+    }
+  }
+  if (!(m > -LOGIT_MAX_ABS && m < LOGIT_MAX_ABS)) throw invalidLogits(`largest logit ${m} is outside ±2^20`);
+  return m;
+}
+
+/**
+ * The integer logits of step 2, q_i = q_max − d_i with q_max = ceil(y_max − 0.5): what a peer
+ * stores or ships instead of floats. `TableBuilder.fromQuantized(quantizeLogits(x))` builds the
+ * same table as `fromLogits(x)`.
+ */
+export function quantizeLogits(logits: ArrayLike<number>, out: Int32Array = new Int32Array(logits.length)): Int32Array {
+  if (out.length < logits.length) throw invalidLogits(`output holds ${out.length} values, need ${logits.length}`);
+  const qMax = -Math.floor(0.5 - checkedMax(logits, logits.length) * LOGIT_SCALE);
+  const a = qMax + 0.5;
+  for (let i = 0; i < logits.length; i++) {
+    const t = a - (logits[i] as number) * LOGIT_SCALE;
+    // Far below the maximum only "far below" matters: clamp into int32 (−Infinity included).
+    out[i] = t < 2 ** 30 ? qMax - Math.floor(t) : qMax - 2 ** 30;
+  }
+  return out;
+}
+
+/** floor(a / b) for non-negative integers a, b < 2^53 with a / b < 2^53, exact. */
+function floorDiv(a: number, b: number): number {
+  // The float quotient is correctly rounded but may round up across an integer; repair by one.
+  // Written without branches so optimized code never meets an untaken path (a V8 deopt loop).
+  let q = Math.floor(a / b);
+  q -= q * b > a ? 1 : 0;
+  q += (q + 1) * b <= a ? 1 : 0;
+  return q;
+}
+
+/**
+ * Builds tables for one alphabet size and precision, reusing a scratch buffer so that each table
+ * allocates only its cdf (an entropy model builds one table per token).
+ */
+export class TableBuilder {
+  readonly alphabet: number;
+  readonly precision: number;
+  private readonly weights: Int32Array;
+
+  constructor(alphabet: number, precision: number = DEFAULT_PRECISION) {
+    checkPrecision(precision, alphabet);
+    this.alphabet = alphabet;
+    this.precision = precision;
+    this.weights = new Int32Array(alphabet);
+  }
+
+  /** Logits (e.g. a Float32Array row of model output, `alphabet` long) → integer table. */
+  fromLogits(logits: ArrayLike<number>): FrequencyTable {
+    const n = this.checkLength(logits.length);
+    const m = checkedMax(logits, n);
+    const a = -Math.floor(0.5 - m * LOGIT_SCALE) + 0.5; // ceil(y_max − 0.5) + 0.5
+    // Hot loop: locals only (module bindings and `this` fields cost a load and check each time).
+    const w = this.weights;
+    const exp = EXP2_Q24;
+    const scale = LOGIT_SCALE;
+    const cutoff = D_CUTOFF;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const t = a - (logits[i] as number) * scale; // ≥ 0 since x_i ≤ m; +Infinity for −Infinity
+      let wi = 0;
+      if (t < cutoff) {
+        const d = t | 0; // t ∈ [0, 6400): truncation is floor
+        wi = (exp[d & 255] as number) >>> (d >> 8);
+      }
+      w[i] = wi;
+      total += wi;
+    }
+    return this.finishTable(total);
+  }
+
+  /**
+   * The same table from integer logits q_i (1/256 bit): for peers that obtain integer logits
+   * some other way (`quantizeLogits`, an integer network, a table shipped with the model).
+   */
+  fromQuantized(q: Int32Array): FrequencyTable {
+    const n = this.checkLength(q.length);
+    let qMax = q[0] as number;
+    for (let i = 1; i < n; i++) {
+      const v = q[i] as number;
+      if (v > qMax) qMax = v;
+    }
+    const w = this.weights;
+    const exp = EXP2_Q24;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const d = qMax - (q[i] as number);
+      const wi = d < D_CUTOFF ? (exp[d & 255] as number) >>> (d >> 8) : 0;
+      w[i] = wi;
+      total += wi;
+    }
+    return this.finishTable(total);
+  }
+
+  /** Step 4: integer weights in `this.weights` (sum `total` ≥ 2^24, the maximum's) → cdf. */
+  private finishTable(total: number): FrequencyTable {
+    const n = this.alphabet;
+    const totalUnits = 2 ** this.precision;
+    const s = floorDiv((totalUnits - n) * SCALE_SHIFT, total);
+    // C_i·s < 2^53 and s/2^29 is a power-of-two scaling, so C_i·k is exact; `| 0` floors (< 2^24).
+    const k = s / SCALE_SHIFT;
+    const w = this.weights;
+    const cdf = new Uint32Array(n + 1);
+    let acc = 0;
+    for (let i = 1; i < n; i++) {
+      acc += w[i - 1] as number;
+      cdf[i] = i + ((acc * k) | 0);
+    }
+    cdf[n] = totalUnits;
+    return { precision: this.precision, cdf };
+  }
+
+  private checkLength(length: number): number {
+    if (length !== this.alphabet) throw invalidLogits(`expected ${this.alphabet} logits, got ${length}`);
+    return length;
+  }
+}
+
+/** One-off convenience over TableBuilder (allocates scratch; use a TableBuilder in loops). */
+export function tableFromLogits(logits: ArrayLike<number>, precision: number = DEFAULT_PRECISION): FrequencyTable {
+  return new TableBuilder(logits.length, precision).fromLogits(logits);
+}
+
+/**
+ * Static (histogram) model: frequencies proportional to `counts`, each symbol ≥ 1. Counts are
+ * non-negative integers (e.g. token histograms shipped with a model pack). Built rarely, so the
+ * proportional step uses BigInt to stay exact for any count magnitude.
+ */
+export function tableFromCounts(counts: ArrayLike<number>, precision: number = DEFAULT_PRECISION): FrequencyTable {
+  const n = counts.length;
+  checkPrecision(precision, n);
+  let total = 0n;
+  let argMax = 0;
+  let max = -1;
+  for (let i = 0; i < n; i++) {
+    const c = counts[i] as number;
+    if (!Number.isSafeInteger(c) || c < 0) {
+      throw new ProtocolError(ErrorCode.InvalidArgument, `count ${i} must be a non-negative safe integer, got ${c}`);
+    }
+    if (c > max) {
+      max = c;
+      argMax = i;
+    }
+    total += BigInt(c);
+  }
+  if (total === 0n) return uniformTable(n, precision);
+  const budget = BigInt(2 ** precision - n);
+  const extra = new Array<bigint>(n);
+  let used = 0n;
+  for (let i = 0; i < n; i++) {
+    const e = (BigInt(counts[i] as number) * budget) / total;
+    extra[i] = e;
+    used += e;
+  }
+  const shortfall = budget - used;
+  const cdf = new Uint32Array(n + 1);
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    acc += 1 + Number(extra[i] ?? 0n) + (i === argMax ? Number(shortfall) : 0);
+    cdf[i + 1] = acc;
+  }
+  return { precision, cdf };
+}

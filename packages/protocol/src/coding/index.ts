@@ -1,0 +1,17 @@
+export type { FrequencyTable } from './frequency-table.ts';
+export {
+  DEFAULT_PRECISION,
+  EXP2_Q24,
+  LOGIT_MAX_ABS,
+  LOGIT_SCALE,
+  MAX_PRECISION,
+  TableBuilder,
+  alphabetSize,
+  frequencyOf,
+  quantizeLogits,
+  tableFromCounts,
+  tableFromLogits,
+  uniformTable,
+  validateTable,
+} from './frequency-table.ts';
+export { RangeDecoder, RangeEncoder, decodeSymbols, encodeSymbols } from './range-coder.ts';

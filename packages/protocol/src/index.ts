@@ -1,0 +1,1 @@
+export { ErrorCode, ProtocolError, isProtocolError } from './errors.ts';
