@@ -54,13 +54,18 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+_INTEROP_SET = False
+
+
 def setup_threads(n: int) -> None:
     # Debian's torch starts with a single intra-op thread.
+    global _INTEROP_SET
     torch.set_num_threads(max(1, n))
-    try:
+    if not _INTEROP_SET:
+        # Allowed once per process and only before any parallel work; a second call aborts the
+        # process (c10::Error, not a Python exception), hence the guard.
+        _INTEROP_SET = True
         torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass  # can only be set once, before any parallel work
 
 
 def autocast_ctx(device: torch.device, enabled: bool = True):

@@ -198,7 +198,17 @@ export class TableBuilder {
 
   /** Logits (e.g. a Float32Array row of model output, `alphabet` long) → integer table. */
   fromLogits(logits: ArrayLike<number>): FrequencyTable {
+    return this.fromLogitsInto(logits, new Uint32Array(this.alphabet + 1));
+  }
+
+  /**
+   * Same, writing into a caller-owned cdf buffer (`alphabet + 1` entries) that the returned
+   * table shares: for coders that use each table once and then build the next, where a fresh
+   * 32 KB allocation per token would cost more than the arithmetic.
+   */
+  fromLogitsInto(logits: ArrayLike<number>, cdf: Uint32Array): FrequencyTable {
     const n = this.checkLength(logits.length);
+    if (cdf.length !== n + 1) throw invalidLogits(`cdf buffer holds ${cdf.length} entries, need ${n + 1}`);
     const m = checkedMax(logits, n);
     const a = -Math.floor(0.5 - m * LOGIT_SCALE) + 0.5; // ceil(y_max − 0.5) + 0.5
     // Hot loop: locals only (module bindings and `this` fields cost a load and check each time).
@@ -209,15 +219,14 @@ export class TableBuilder {
     let total = 0;
     for (let i = 0; i < n; i++) {
       const t = a - (logits[i] as number) * scale; // ≥ 0 since x_i ≤ m; +Infinity for −Infinity
-      let wi = 0;
-      if (t < cutoff) {
-        const d = t | 0; // t ∈ [0, 6400): truncation is floor
-        wi = (exp[d & 255] as number) >>> (d >> 8);
-      }
+      // Branch-free (a data-dependent branch here mispredicts on real logits): d ∈ [0, 6400],
+      // truncation is floor, and d = 6400 shifts the weight to 0.
+      const d = Math.min(t, cutoff) | 0;
+      const wi = (exp[d & 255] as number) >>> (d >> 8);
       w[i] = wi;
       total += wi;
     }
-    return this.finishTable(total);
+    return this.finishTable(total, cdf);
   }
 
   /**
@@ -240,18 +249,17 @@ export class TableBuilder {
       w[i] = wi;
       total += wi;
     }
-    return this.finishTable(total);
+    return this.finishTable(total, new Uint32Array(n + 1));
   }
 
   /** Step 4: integer weights in `this.weights` (sum `total` ≥ 2^24, the maximum's) → cdf. */
-  private finishTable(total: number): FrequencyTable {
+  private finishTable(total: number, cdf: Uint32Array): FrequencyTable {
     const n = this.alphabet;
     const totalUnits = 2 ** this.precision;
     const s = floorDiv((totalUnits - n) * SCALE_SHIFT, total);
     // C_i·s < 2^53 and s/2^29 is a power-of-two scaling, so C_i·k is exact; `| 0` floors (< 2^24).
     const k = s / SCALE_SHIFT;
     const w = this.weights;
-    const cdf = new Uint32Array(n + 1);
     let acc = 0;
     for (let i = 1; i < n; i++) {
       acc += w[i - 1] as number;

@@ -132,7 +132,9 @@ export function decodeControl(bytes: Uint8Array, limits?: Partial<ControlLimits>
   scanMsgpack(bytes, lim);
   let value: unknown;
   try {
-    value = unpackr.unpack(bytes);
+    // A fresh view: msgpackr caches a `dataView` property on the array it is given, and the
+    // caller's array must come back untouched.
+    value = unpackr.unpack(bytes.subarray(0));
   } catch (err) {
     // The pre-scan should make this unreachable; never let a library error escape untyped.
     throw new ProtocolError(

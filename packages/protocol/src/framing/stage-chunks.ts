@@ -1,0 +1,175 @@
+import { RangeDecoder, RangeEncoder } from '../coding/range-coder.ts';
+import type { FrequencyTable } from '../coding/frequency-table.ts';
+import { ErrorCode, ProtocolError } from '../errors.ts';
+import { decodeChunk, encodeChunk, DEFAULT_CHUNK_PAYLOAD_BYTES, type ChunkHeader, type ChunkLimits } from '../wire/chunk-header.ts';
+import { tokenChecksum } from '../wire/crc32c.ts';
+
+/*
+ * One progressive stage → self-contained chunks, and back.
+ *
+ * Every chunk is its own range-coder stream, so it decodes given only the tokens of earlier stages
+ * (which fix the tables) and a lost chunk loses only its own tokens. Where a chunk's tokens sit in
+ * the stage follows from its header alone, because the sender cuts a stage into chunks of one size
+ * T (only the last may be shorter):
+ *
+ *   non-last chunk i:  offset = i · tokenCount              (tokenCount = T)
+ *   last chunk:        offset = stageSize − tokenCount
+ *
+ * so any single chunk can be placed without its siblings.
+ */
+
+/** Which stage of which message a set of chunks carries. */
+export interface StageAddress {
+  readonly stream: number;
+  readonly message: number;
+  readonly stage: number;
+  /** Index of the entropy model in the session's model list. */
+  readonly model: number;
+}
+
+export interface EncodeStageOptions extends StageAddress {
+  /** The stage's token ids, in schedule order. */
+  readonly tokens: ArrayLike<number>;
+  /** Table for the stage's i-th token. Called in order, possibly more than once per index. */
+  readonly tableAt: (indexInStage: number) => FrequencyTable;
+  /** Payload budget per chunk (default 1,100 bytes: one SCTP DATA chunk). */
+  readonly maxPayloadBytes?: number;
+}
+
+/** Codes one stage into wire-ready chunks (header + payload each), in order. */
+export function encodeStage(options: EncodeStageOptions): Uint8Array[] {
+  const { tokens, tableAt } = options;
+  const budget = options.maxPayloadBytes ?? DEFAULT_CHUNK_PAYLOAD_BYTES;
+  const count = tokens.length;
+  if (count === 0) throw new ProtocolError(ErrorCode.InvalidArgument, 'a stage needs at least one token');
+  if (!Number.isInteger(budget) || budget < 16) {
+    throw new ProtocolError(ErrorCode.InvalidArgument, `maxPayloadBytes must be an integer ≥ 16, got ${budget}`);
+  }
+  // First guess of the chunk count from the ideal code length, then grow it until every chunk
+  // fits: the coder is within a few bytes of the ideal, so this rarely needs a second pass.
+  let idealBits = 0;
+  for (let i = 0; i < count; i++) idealBits += symbolCost(tableAt(i), tokens[i] as number);
+  let chunks = Math.max(1, Math.ceil((idealBits / 8 + 8) / budget));
+  for (;;) {
+    const size = Math.ceil(count / chunks);
+    const payloads = codeSlices(tokens, tableAt, size, budget);
+    if (payloads) return frame(options, payloads, size);
+    if (size === 1) {
+      throw new ProtocolError(ErrorCode.InvalidArgument, `a single token does not fit ${budget} payload bytes`);
+    }
+    chunks = Math.ceil(count / Math.max(1, Math.floor(size * 0.85)));
+  }
+}
+
+function symbolCost(table: FrequencyTable, symbol: number): number {
+  const freq = (table.cdf[symbol + 1] ?? 0) - (table.cdf[symbol] ?? 0);
+  return freq > 0 ? table.precision - Math.log2(freq) : table.precision;
+}
+
+/** Codes slices of `size` tokens; null as soon as one exceeds the budget. */
+function codeSlices(
+  tokens: ArrayLike<number>,
+  tableAt: (i: number) => FrequencyTable,
+  size: number,
+  budget: number,
+): Uint8Array[] | null {
+  const payloads: Uint8Array[] = [];
+  for (let start = 0; start < tokens.length; start += size) {
+    const end = Math.min(tokens.length, start + size);
+    const enc = new RangeEncoder(budget + 16);
+    for (let i = start; i < end; i++) {
+      enc.encode(tokens[i] as number, tableAt(i));
+      if (enc.bytesWritten > budget) return null;
+    }
+    const payload = enc.finish();
+    if (payload.length > budget) return null;
+    payloads.push(payload);
+  }
+  return payloads;
+}
+
+function frame(options: EncodeStageOptions, payloads: Uint8Array[], size: number): Uint8Array[] {
+  const { tokens } = options;
+  return payloads.map((payload, chunkIndex) => {
+    const start = chunkIndex * size;
+    const end = Math.min(tokens.length, start + size);
+    const slice = Array.prototype.slice.call(tokens, start, end) as number[];
+    const header: ChunkHeader = {
+      version: 1,
+      last: chunkIndex === payloads.length - 1,
+      stage: options.stage,
+      stream: options.stream,
+      model: options.model,
+      message: options.message,
+      chunkIndex,
+      tokenCount: end - start,
+      checksum: tokenChecksum(slice),
+    };
+    // Allow the header on top of the payload budget.
+    return encodeChunk(header, payload, { maxChunkBytes: Math.max(1200, payload.length + 64) });
+  });
+}
+
+export interface DecodedStageChunk {
+  readonly header: ChunkHeader;
+  /** Index in the stage of the chunk's first token. */
+  readonly offset: number;
+  /** The chunk's tokens, checksum-verified. */
+  readonly tokens: Uint32Array;
+}
+
+/**
+ * Where a chunk's tokens sit in a stage of `stageSize` tokens, from its header alone.
+ * Throws ERR_MALFORMED when the header cannot describe a chunk of such a stage.
+ */
+export function chunkOffset(header: ChunkHeader, stageSize: number): number {
+  const { chunkIndex: i, tokenCount: c, last } = header;
+  const bad = (why: string) => new ProtocolError(ErrorCode.Malformed, `chunk ${i} of stage ${header.stage} (${c} tokens, stage of ${stageSize}): ${why}`);
+  if (c < 1 || c > stageSize) throw bad('token count out of range');
+  if (!last) {
+    const offset = i * c;
+    // A non-last chunk must leave room for at least the last one.
+    if (offset + c >= stageSize) throw bad('a non-last chunk reaches the end of the stage');
+    return offset;
+  }
+  const offset = stageSize - c;
+  if (i === 0) {
+    if (offset !== 0) throw bad('a single chunk must carry the whole stage');
+    return 0;
+  }
+  // The i chunks before it all have size T = offset / i, and the last is no longer than T.
+  if (offset % i !== 0 || c > offset / i) throw bad('inconsistent with equal-size chunks');
+  return offset;
+}
+
+/**
+ * Decodes one chunk of a stage of `stageSize` tokens. `tableAt(k)` gives the table of the stage's
+ * k-th token (k counts from the start of the stage, not of the chunk). Throws ProtocolError:
+ * header errors from decodeChunk, ERR_MALFORMED for impossible placement or trailing bytes,
+ * ERR_CORRUPT_STREAM from the range decoder, ERR_CHECKSUM when the tokens fail the CRC.
+ */
+export function decodeStageChunk(
+  bytes: Uint8Array,
+  stageSize: number,
+  tableAt: (indexInStage: number) => FrequencyTable,
+  limits?: Partial<ChunkLimits>,
+): DecodedStageChunk {
+  const { header, payload } = decodeChunk(bytes, limits);
+  const offset = chunkOffset(header, stageSize);
+  const tokens = new Uint32Array(header.tokenCount);
+  const dec = new RangeDecoder(payload);
+  for (let j = 0; j < tokens.length; j++) tokens[j] = dec.decode(tableAt(offset + j));
+  dec.finish();
+  const sum = tokenChecksum(tokens);
+  if (sum !== header.checksum) {
+    throw new ProtocolError(
+      ErrorCode.ChecksumMismatch,
+      `stage ${header.stage} chunk ${header.chunkIndex}: tokens hash to ${hex(sum)}, header says ${hex(header.checksum)}`,
+    );
+  }
+  return { header, offset, tokens };
+}
+
+function hex(v: number): string {
+  return `0x${v.toString(16).padStart(8, '0')}`;
+}
