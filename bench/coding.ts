@@ -48,7 +48,7 @@ export const codingSuite: Suite = {
     const tables = skewedTables();
     const { symbols, idealBits } = sampleSymbols(tables);
 
-    let bytes = new Uint8Array(0);
+    let bytes: Uint8Array = new Uint8Array(0);
     const encodeMs = timeRuns(5, () => {
       const enc = new RangeEncoder(SYMBOLS * 2);
       for (let i = 0; i < SYMBOLS; i++) enc.encode(symbols[i] as number, tables[i % TABLES] as FrequencyTable);

@@ -1,7 +1,18 @@
 """Image tokenizer: conv encoder/decoder with finite-scalar quantization (FSQ), MAGVIT-v2 in spirit.
 
 Default configuration (``TokenizerConfig()``): 128x128 RGB in, 8x downsampling, a 16x16 token grid,
-FSQ levels (8, 8, 8, 4, 4) = 8192 codes = 13 bits per token.
+FSQ levels (8, 8, 8, 4, 4) = 8192 codes = 13 bits per token. 2.38 M parameters (1.19 M per side).
+
+Architecture (normalization-free, LeakyReLU 0.1, pre-activation residual blocks of two 3x3 convs):
+
+    encoder: PixelUnshuffle(2) 128->64 px, 12 ch | conv 3x3 -> 64 | ResBlock(64) | conv s2 -> 128 @32 px
+             | ResBlock(128) | conv s2 -> 128 @16 px | 2 x ResBlock(128) | LeakyReLU, conv 1x1 -> 5 | FSQ
+    decoder: code lookup (5 ch @16 px) | conv 3x3 -> 128 | 2 x ResBlock(128) | nearest 2x + conv -> 128 @32
+             | ResBlock(128) | nearest 2x + conv -> 64 @64 | ResBlock(64) | LeakyReLU, conv 3x3 -> 12
+             | PixelShuffle(2) -> 3 ch @128 px
+
+The 2x2 space-to-depth at both ends replaces full-resolution 32-channel layers (the brief's 32/64/128):
+on this 2-core CPU those layers cost ~40% of the step time (30 vs 50 img/s at batch 64, bf16).
 
 Token id (the contract with the TypeScript side)
 ------------------------------------------------

@@ -143,6 +143,15 @@ describe('buildSchedule: goldens', () => {
     expect(s.stages.map((st) => Array.from(st))).toEqual([[0], [10, 8, 2], [3, 7, 15, 12, 5, 1, 4, 6, 13, 11, 9, 14]]);
   });
 
+  it('pins the 8x8 cosine stage map (as in docs/schedules.md)', () => {
+    const s = buildSchedule({ kind: 'cosine', width: 8, height: 8, stages: 8, seed: 1 });
+    const so = stageOf(s);
+    const rows = [];
+    for (let y = 0; y < 8; y++) rows.push(Array.from(so.subarray(y * 8, y * 8 + 8)).join(''));
+    expect(rows).toEqual(['37054746', '46632515', '64743636', '72155774', '03727665', '65645313', '57754526', '36247247']);
+    expect(Array.from(stageSizes(s))).toEqual([2, 3, 6, 8, 10, 11, 12, 12]);
+  });
+
   it('pins the 8x8 coarse-to-fine stage map (as in docs/schedules.md)', () => {
     const s = buildSchedule({ kind: 'coarse-to-fine', width: 8, height: 8, stages: 4, seed: 1 });
     const so = stageOf(s);

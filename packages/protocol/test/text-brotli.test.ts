@@ -165,7 +165,7 @@ describe('decompressText limits', () => {
 
 describe('decompressText on corrupt input', () => {
   // Built in beforeAll: describe bodies run before loadBrotli() has resolved.
-  let sample = new Uint8Array(0);
+  let sample: Uint8Array = new Uint8Array(0);
   beforeAll(() => {
     sample = compressText('Q: what colour is the circle? A: red. 赤い円 🔴 '.repeat(3));
   });

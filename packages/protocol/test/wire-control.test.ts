@@ -319,7 +319,7 @@ describe('decodeControl failures', () => {
       [validTask, 'mask', new Uint8Array(3)], // 3x5 grid needs 2 bytes
       [validTask, 'steps', 0],
       [validTask, 'steps', null], // null is not "absent"
-      [validTask, 'outpaint', new Map([['side', 'up'], ['amount', 1]])],
+      [validTask, 'outpaint', new Map<string, unknown>([['side', 'up'], ['amount', 1]])],
       [validTask, 'outpaint', new Map<string, unknown>([['side', 'left'], ['amount', 129]])],
       [validOpen, 'role', 'server'],
       [validOpen, 'pack.sha256', 'A'.repeat(64)],
@@ -381,7 +381,7 @@ describe('decodeControl failures', () => {
       // Inside an array, where no schema would look.
       expectCode(() => decodeControl(packWith(samples[7] as ControlMessage, 'chunks', [new Map([[key, 1]])])), ErrorCode.ForbiddenKey);
       // Even before the type is known.
-      expectCode(() => decodeControl(pack(new Map([[key, 1], ['type', 'nope']]))), ErrorCode.ForbiddenKey);
+      expectCode(() => decodeControl(pack(new Map<string, unknown>([[key, 1], ['type', 'nope']]))), ErrorCode.ForbiddenKey);
     }
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });

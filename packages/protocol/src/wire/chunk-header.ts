@@ -1,25 +1,23 @@
 /**
  * Token chunk: the binary message that carries one range-coded slice of a stage's tokens.
  *
- * Version 1 layout (bit 0 is the most significant bit of a byte):
+ * Version 1 layout (RFC bit numbering: bit 0 is the most significant bit of byte 0):
  *
- *      0                   1
- *      0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7
- *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *     |Ver|L|  Stage  |Strm |Model|Chk|     byte 0, byte 1
- *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *     |  message (varint, 1-5 bytes)  |
- *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *     | tokenCount (varint, 1-5 bytes)|
- *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *     | stageExt (varint) if Stage=31 |
- *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *     | chunkExt (varint) if Chk=3    |
- *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *     |  CRC-32C of token ids (4 bytes, little-endian)  |
- *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *     |  payload: range-coded tokens, to end of message  |
- *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0                   1                   2                   3
+ *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |Ver|L|  Stage  |Strm |Model|Chk|  message (varint, 1-5 bytes)  :
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   :  tokenCount (varint, 1-5 bytes)                               :
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   :  stageExt (varint, 1-5 bytes), present only if Stage = 31     :
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   :  chunkExt (varint, 1-5 bytes), present only if Chk = 3        :
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |    CRC-32C of the decoded token ids (4 bytes, little-endian)  |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   :  payload: range-coded token bytes, to the end of the message  :
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *
  *   Ver    (2 bits)  protocol version, 1.
  *   L      (1 bit)   last chunk of this stage.
@@ -38,8 +36,10 @@ import { readVarint, varintLength, writeVarint } from './varint.ts';
 export const CHUNK_VERSION = 1;
 
 /**
- * Default payload budget: 1100 bytes keeps header + payload inside one SCTP DATA chunk
- * on a 1200-byte path MTU after DTLS/UDP/IP overhead, so a chunk is never fragmented.
+ * Default payload budget: 1100 payload bytes plus at most CHUNK_MAX_HEADER_BYTES stays under
+ * the 1200-byte default maxChunkBytes, which fits one SCTP DATA chunk in the ~1200-byte
+ * packets WebRTC stacks send. A chunk is then never split across packets, so one lost
+ * packet costs exactly one chunk's tokens.
  */
 export const DEFAULT_CHUNK_PAYLOAD_BYTES = 1100;
 

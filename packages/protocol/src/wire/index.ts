@@ -38,9 +38,6 @@ export {
   DEFAULT_MSGPACK_SCAN_LIMITS,
   PEER_ROLES,
   RELIABILITY_MODES,
-  TASK_KINDS,
-  OUTPAINT_SIDES,
-  SCHEDULE_KINDS,
 } from './control/index.ts';
 export type {
   ControlMessage,
@@ -59,7 +56,4 @@ export type {
   CodebookPackRef,
   PeerRole,
   ReliabilityMode,
-  TaskKind,
-  OutpaintSide,
-  ScheduleKind,
 } from './control/index.ts';

@@ -8,12 +8,11 @@
  */
 import type { Fields } from './validate.ts';
 import { asLiteral, asString, assertUnique, invalidField } from './validate.ts';
+// One home for the task names: the task table.
+import { TASK_NAMES as TASK_KINDS, type TaskName as TaskKind } from '../../tasks/tasks.ts';
 
 export const PEER_ROLES = ['edge', 'cloud'] as const;
 export type PeerRole = (typeof PEER_ROLES)[number];
-
-export const TASK_KINDS = ['t2i', 'inpaint', 'outpaint', 'vqa'] as const;
-export type TaskKind = (typeof TASK_KINDS)[number];
 
 export const RELIABILITY_MODES = ['reliable', 'partial'] as const;
 export type ReliabilityMode = (typeof RELIABILITY_MODES)[number];

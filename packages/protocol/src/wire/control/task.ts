@@ -7,14 +7,11 @@
  */
 import { ErrorCode, ProtocolError } from '../../errors.ts';
 import type { Fields } from './validate.ts';
-import { TASK_KINDS } from './open.ts';
-import type { TaskKind } from './open.ts';
+import { SCHEDULE_KINDS, type ScheduleKind } from '../../schedule/schedule.ts';
+import { EXTENSION_SIDES as OUTPAINT_SIDES, type ExtensionSide as OutpaintSide } from '../../tasks/geometry.ts';
+import { TASK_NAMES as TASK_KINDS, type TaskName as TaskKind } from '../../tasks/tasks.ts';
 
-export const SCHEDULE_KINDS = ['cosine', 'coarse-to-fine', 'raster'] as const;
-export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
-export const OUTPAINT_SIDES = ['left', 'right', 'top', 'bottom'] as const;
-export type OutpaintSide = (typeof OUTPAINT_SIDES)[number];
 
 export const MAX_GRID_SIDE = 128;
 export const MAX_STAGES = 64;

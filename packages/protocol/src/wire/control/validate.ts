@@ -15,7 +15,7 @@ export const UINT32_MAX = 0xffff_ffff;
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function invalidField(path: string, what: string): ProtocolError {
-  return new ProtocolError(ErrorCode.InvalidField, `${path}: ${what}`);
+  return new ProtocolError(ErrorCode.InvalidField, `${path === '' ? '(message)' : path}: ${what}`);
 }
 
 function describe(value: unknown): string {
