@@ -98,7 +98,6 @@ export const LOGIT_SCALE = 369.3299304675746;
 export const LOGIT_MAX_ABS = 2 ** 20;
 /** Weights of symbols this many 1/256 bits below the maximum are 0 (2^-25 of it). */
 const D_CUTOFF = 25 * 256;
-const SCALE_SHIFT = 2 ** 29;
 
 /** round(2^24 · 2^(-j/256)) for j = 0..255, generated once and pinned by a golden test. */
 // prettier-ignore
@@ -181,6 +180,42 @@ function floorDiv(a: number, b: number): number {
 }
 
 /**
+ * Steps 2-3 for float logits: fills `w` with the integer weights and returns their sum. Only
+ * parameters and literals inside: V8 keeps deoptimizing hot loops that read module bindings
+ * (measured: 3x slower), so LOGIT_SCALE and D_CUTOFF appear here as numbers.
+ */
+function logitWeights(logits: ArrayLike<number>, n: number, m: number, w: Int32Array, exp: Uint32Array): number {
+  const a = -Math.floor(0.5 - m * 369.3299304675746) + 0.5; // ceil(y_max − 0.5) + 0.5
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const t = a - (logits[i] as number) * 369.3299304675746; // ≥ 0 as x_i ≤ m; +Infinity for −Infinity
+    // Branch-free (a data-dependent branch mispredicts on real logits): d ∈ [0, 6400], truncation
+    // is floor there, and d = 6400 shifts the weight to 0.
+    const d = (t < 6400 ? t : 6400) | 0;
+    const wi = (exp[d & 255] as number) >>> (d >> 8);
+    w[i] = wi;
+    total += wi;
+  }
+  return total;
+}
+
+/**
+ * Step 4: cdf_i = i + floor(C_i·s / 2^29), cdf_n = 2^P. C_i·s < 2^53 and s/2^29 is a
+ * power-of-two scaling, so C_i·k is exact, and `| 0` floors it (it is < 2^24).
+ */
+function cumulativeTable(w: Int32Array, n: number, total: number, totalUnits: number, cdf: Uint32Array): void {
+  const s = floorDiv((totalUnits - n) * 536870912, total); // 2^29
+  const k = s / 536870912;
+  let acc = 0;
+  for (let i = 1; i < n; i++) {
+    acc += w[i - 1] as number;
+    cdf[i] = i + ((acc * k) | 0);
+  }
+  cdf[0] = 0;
+  cdf[n] = totalUnits;
+}
+
+/**
  * Builds tables for one alphabet size and precision, reusing a scratch buffer so that each table
  * allocates only its cdf (an entropy model builds one table per token).
  */
@@ -210,22 +245,7 @@ export class TableBuilder {
     const n = this.checkLength(logits.length);
     if (cdf.length !== n + 1) throw invalidLogits(`cdf buffer holds ${cdf.length} entries, need ${n + 1}`);
     const m = checkedMax(logits, n);
-    const a = -Math.floor(0.5 - m * LOGIT_SCALE) + 0.5; // ceil(y_max − 0.5) + 0.5
-    // Hot loop: locals only (module bindings and `this` fields cost a load and check each time).
-    const w = this.weights;
-    const exp = EXP2_Q24;
-    const scale = LOGIT_SCALE;
-    const cutoff = D_CUTOFF;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const t = a - (logits[i] as number) * scale; // ≥ 0 since x_i ≤ m; +Infinity for −Infinity
-      // Branch-free (a data-dependent branch here mispredicts on real logits): d ∈ [0, 6400],
-      // truncation is floor, and d = 6400 shifts the weight to 0.
-      const d = Math.min(t, cutoff) | 0;
-      const wi = (exp[d & 255] as number) >>> (d >> 8);
-      w[i] = wi;
-      total += wi;
-    }
+    const total = logitWeights(logits, n, m, this.weights, EXP2_Q24);
     return this.finishTable(total, cdf);
   }
 
@@ -252,20 +272,8 @@ export class TableBuilder {
     return this.finishTable(total, new Uint32Array(n + 1));
   }
 
-  /** Step 4: integer weights in `this.weights` (sum `total` ≥ 2^24, the maximum's) → cdf. */
   private finishTable(total: number, cdf: Uint32Array): FrequencyTable {
-    const n = this.alphabet;
-    const totalUnits = 2 ** this.precision;
-    const s = floorDiv((totalUnits - n) * SCALE_SHIFT, total);
-    // C_i·s < 2^53 and s/2^29 is a power-of-two scaling, so C_i·k is exact; `| 0` floors (< 2^24).
-    const k = s / SCALE_SHIFT;
-    const w = this.weights;
-    let acc = 0;
-    for (let i = 1; i < n; i++) {
-      acc += w[i - 1] as number;
-      cdf[i] = i + ((acc * k) | 0);
-    }
-    cdf[n] = totalUnits;
+    cumulativeTable(this.weights, this.alphabet, total, 2 ** this.precision, cdf);
     return { precision: this.precision, cdf };
   }
 
