@@ -1,3 +1,5 @@
+import { createRng } from '../packages/protocol/src/schedule/index.ts';
+
 /**
  * A tiny benchmark harness: suites report named metrics; the runner prints a table or, with
  * --json, one `{"name","value","unit"}` object per line for machines to read.
@@ -41,16 +43,10 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
 }
 
-/** Deterministic xorshift32 in [0, 1): benchmarks use the same inputs every run. */
+/** Seeded uniform numbers in [0, 1): benchmarks use the same inputs every run. */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
+  const next = createRng(seed);
+  return () => next() / 2 ** 32;
 }
 
 /** Standard normal samples (Box-Muller) from a uniform source. */

@@ -12,6 +12,7 @@ import {
   StageAssembler,
   bpeEncode,
   buildSchedule,
+  createRng,
   compressText,
   decodeChunk,
   decodeStageChunk,
@@ -29,13 +30,8 @@ const STAGES = 8;
 const CODES = 8192;
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
+  const next = createRng(seed);
+  return () => next() / 2 ** 32;
 }
 
 /** Stand-in image tokens with the skew real tokenizers show: a few codes are very common. */

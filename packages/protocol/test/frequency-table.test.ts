@@ -29,7 +29,7 @@ function goldenLogits(n: number, seed: number, spread: number): Float32Array {
   return out;
 }
 
-const expectCode = (code: string) => expect.objectContaining({ code });
+const withCode = (code: string) => expect.objectContaining({ code });
 
 describe('frequency tables', () => {
   it('pins the baked 2^(-j/256) table (it replaces Math.pow, which differs across engines)', () => {
@@ -141,7 +141,7 @@ describe('frequency tables', () => {
   });
 
   it('rejects NaN, non-finite or huge maxima, bad precisions and bad counts with typed errors', () => {
-    const bad = expectCode(ErrorCode.InvalidArgument);
+    const bad = withCode(ErrorCode.InvalidArgument);
     expect(() => tableFromLogits(Float32Array.of(1, Number.NaN, 2))).toThrow(bad);
     expect(() => tableFromLogits(Float32Array.of(Number.NaN))).toThrow(bad);
     expect(() => tableFromLogits(Float32Array.of(1, Number.POSITIVE_INFINITY))).toThrow(bad);

@@ -11,18 +11,7 @@ import {
   type FrequencyTable,
 } from '../src/coding/index.ts';
 import { ErrorCode, ProtocolError } from '../src/errors.ts';
-
-/** Deterministic xorshift32 so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
+import { uniform01 } from './helpers.ts';
 
 function skewedTable(n: number, spread: number, rand: () => number): FrequencyTable {
   const logits = new Float32Array(n);
@@ -55,7 +44,7 @@ function idealBits(symbols: ArrayLike<number>, tables: (i: number) => FrequencyT
 
 describe('range coder', () => {
   it('round-trips symbols with a different 8192-way table per symbol, near the ideal size', () => {
-    const rand = rng(7);
+    const rand = uniform01(7);
     const tables = Array.from({ length: 16 }, (_, i) => skewedTable(8192, 4 + i * 2, rand));
     const tableAt = (i: number) => tables[i % tables.length] as FrequencyTable;
     const symbols = Array.from({ length: 20_000 }, (_, i) => sample(tableAt(i), rand));
@@ -67,7 +56,7 @@ describe('range coder', () => {
   });
 
   it('round-trips at every precision from 1 to 24', () => {
-    const rand = rng(3);
+    const rand = uniform01(3);
     for (let p = 1; p <= 24; p++) {
       const n = Math.min(2 ** p - 1, 50);
       const table = n === 1 ? uniformTable(1, p) : tableFromCounts(Array.from({ length: n }, () => Math.floor(rand() * 100)), p);
@@ -83,7 +72,7 @@ describe('range coder', () => {
     const counts = new Array<number>(256).fill(0);
     counts[0] = 1_000_000;
     const table = tableFromCounts(counts, 24);
-    const rand = rng(11);
+    const rand = uniform01(11);
     for (let trial = 0; trial < 50; trial++) {
       const symbols = Array.from({ length: 3000 }, () => (rand() < 0.5 ? 255 : rand() < 0.5 ? 0 : Math.floor(rand() * 256)));
       const bytes = encodeSymbols(symbols, table);
@@ -105,7 +94,7 @@ describe('range coder', () => {
   });
 
   it('is FIFO and streaming: one encoder, symbol by symbol, mixed alphabets and precisions', () => {
-    const rand = rng(5);
+    const rand = uniform01(5);
     const tables = [uniformTable(2, 1), uniformTable(8192, 24), tableFromCounts([5, 1, 1], 12), skewedTable(300, 20, rand)];
     const enc = new RangeEncoder(4);
     const plan: Array<[number, FrequencyTable]> = [];
@@ -142,7 +131,7 @@ describe('range coder', () => {
   });
 
   it('decodes garbage in bounded steps: symbols in range or a typed error, never a hang', () => {
-    const rand = rng(9);
+    const rand = uniform01(9);
     const tables = [skewedTable(8192, 30, rand), uniformTable(8192), tableFromCounts([1, 0, 0, 7], 24)];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 400 }), (bytes, ti, count) => {

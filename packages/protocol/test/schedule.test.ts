@@ -17,6 +17,7 @@ import {
 } from '../src/schedule/index.ts';
 import type { Schedule, ScheduleArgs, ScheduleKind } from '../src/schedule/index.ts';
 import { createRng, shuffleInPlace } from '../src/schedule/hash.ts';
+import { expectCode } from './helpers.ts';
 
 /** sha256 over, per stage, a u16 LE length then the u16 LE positions: pins order and cuts. */
 function scheduleHash(s: Schedule): string {
@@ -32,17 +33,6 @@ function scheduleHash(s: Schedule): string {
     }
   }
   return createHash('sha256').update(new Uint8Array(view.buffer)).digest('hex');
-}
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProtocolError);
-    expect((err as ProtocolError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected ${code}, nothing thrown`);
 }
 
 /** Plain loops, one expect at the end: per-cell expects make the property tests slow. */

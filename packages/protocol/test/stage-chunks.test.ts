@@ -5,20 +5,11 @@ import { ErrorCode, ProtocolError } from '../src/errors.ts';
 import { StageAssembler, chunkOffset, decodeStageChunk, encodeStage } from '../src/framing/index.ts';
 import { buildSchedule } from '../src/schedule/index.ts';
 import { decodeChunk, encodeChunk, type ChunkHeader } from '../src/wire/index.ts';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+import { uniform01 } from './helpers.ts';
 
 /** A stand-in "model": a table per grid position, fixed by a seed (both peers build the same). */
 function positionTables(cells: number, seed: number): FrequencyTable[] {
-  const rand = rng(seed);
+  const rand = uniform01(seed);
   const builder = new TableBuilder(8192);
   return Array.from({ length: cells }, () => {
     const logits = new Float32Array(8192);
@@ -33,7 +24,7 @@ describe('stage chunks', () => {
   it('codes a 16x16 grid stage by stage and decodes it bit-exactly, each chunk on its own', () => {
     const schedule = buildSchedule({ width: 16, height: 16, stages: 8, kind: 'cosine', seed: 1 });
     const tables = positionTables(256, 5);
-    const rand = rng(9);
+    const rand = uniform01(9);
     const grid = Uint32Array.from({ length: 256 }, () => Math.floor(rand() * 8192));
     const decoded = new Uint32Array(256);
     schedule.stages.forEach((positions, stage) => {
@@ -57,7 +48,7 @@ describe('stage chunks', () => {
   });
 
   it('splits a large stage into equal chunks that fit the budget and survive the loss of siblings', () => {
-    const rand = rng(2);
+    const rand = uniform01(2);
     const table = uniformTable(8192); // 13 bits per token: 2000 tokens ≈ 3.25 kB
     const tokens = Array.from({ length: 2000 }, () => Math.floor(rand() * 8192));
     const chunks = encodeStage({ ...addr, stage: 40, tokens, tableAt: () => table, maxPayloadBytes: 1100 });
@@ -112,7 +103,7 @@ describe('stage chunks', () => {
 
   it('hostile chunks: bit flips, truncation and random payloads give a typed error, never wrong tokens', () => {
     const tables = positionTables(64, 8);
-    const rand = rng(4);
+    const rand = uniform01(4);
     const tokens = Array.from({ length: 64 }, () => Math.floor(rand() * 8192));
     const tableAt = (k: number) => tables[k] as FrequencyTable;
     const [good] = encodeStage({ ...addr, stage: 1, tokens, tableAt });
@@ -133,7 +124,7 @@ describe('stage chunks', () => {
             input = bytes.slice(0, bit);
           } else {
             // Valid header, random payload.
-            const r = rng(bit);
+            const r = uniform01(bit);
             const { header } = decodeChunk(bytes);
             input = encodeChunk(header, Uint8Array.from({ length: 1 + (bit % 200) }, () => Math.floor(r() * 256)));
           }

@@ -16,17 +16,7 @@ import {
   unmaskedPositions,
 } from '../src/tasks/index.ts';
 import type { ExtensionSide, TaskSpec } from '../src/tasks/index.ts';
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProtocolError);
-    expect((err as ProtocolError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected ${code}, nothing thrown`);
-}
+import { expectCode } from './helpers.ts';
 
 const summary = (t: TaskSpec) => ({
   up: t.up.map((s) => `${s.set}@${s.stream}${s.required ? '' : '?'}`),

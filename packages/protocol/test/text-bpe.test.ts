@@ -2,17 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from '../src/errors.ts';
 import { BPE_NAME, BPE_VOCAB_SIZE, bpeDecode, bpeEncode } from '../src/text/index.ts';
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProtocolError);
-    expect((err as ProtocolError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected ${code}, nothing thrown`);
-}
+import { expectCode } from './helpers.ts';
 
 describe('GPT-2 BPE (r50k_base)', () => {
   it('names the vocabulary', () => {

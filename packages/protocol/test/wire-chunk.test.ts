@@ -16,19 +16,7 @@ import {
   varintLength,
   writeVarint,
 } from '../src/wire/index.ts';
-
-function expectCode(fn: () => unknown, code: ErrorCode): ProtocolError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  const err = caught as ProtocolError;
-  expect(err.code, err.message).toBe(code);
-  return err;
-}
+import { expectCode } from './helpers.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

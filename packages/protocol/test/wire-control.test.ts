@@ -4,19 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, ProtocolError } from '../src/errors.ts';
 import type { ControlMessage } from '../src/wire/index.ts';
 import { CONTROL_TYPES, decodeControl, encodeControl, scanMsgpack } from '../src/wire/index.ts';
-
-function expectCode(fn: () => unknown, code: ErrorCode): ProtocolError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  const err = caught as ProtocolError;
-  expect(err.code, err.message).toBe(code);
-  return err;
-}
+import { expectCode } from './helpers.ts';
 
 // Raw packer for building invalid messages; Maps let tests write any key, `__proto__` included.
 const raw = new Packr({ useRecords: false, variableMapSize: true });
