@@ -4,9 +4,10 @@
  */
 import { codingSuite } from './coding.ts';
 import { framingSuite } from './framing.ts';
+import { transportSuite } from './transport.ts';
 import { formatValue, goalMet, type Metric, type Suite } from './harness.ts';
 
-const suites: Suite[] = [codingSuite, framingSuite];
+const suites: Suite[] = [codingSuite, framingSuite, transportSuite];
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
