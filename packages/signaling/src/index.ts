@@ -1,2 +1,10 @@
-// Placeholder module: see README "Status" for the issue that brings this package.
-export {};
+export { SignalingClient, SignalingRefused } from './client.ts';
+export type { WebSocketFactory, WebSocketLike } from './client.ts';
+export { CLOSE_PROTOCOL_ERROR, FATAL_CODES, SigCode, SignalingError } from './errors.ts';
+export { parseClientMessage } from './messages.ts';
+export type { ClientMessage, ServerMessage } from './messages.ts';
+export { connectSignaling } from './node.ts';
+export { DEFAULT_LIMITS, createSignalingServer } from './server.ts';
+export type { SignalingEvent, SignalingLimits, SignalingServer, SignalingServerOptions } from './server.ts';
+export { mintToken, verifyToken } from './tokens.ts';
+export type { Role, TokenClaims } from './tokens.ts';

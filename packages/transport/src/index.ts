@@ -27,3 +27,5 @@ export { connectInProcess, createPeerPair } from './in-process.ts';
 export { installLossShim } from './loss-shim.ts';
 export type { LossShim, LossShimOptions, LossShimStats } from './loss-shim.ts';
 export { weriftPatchStatus } from './patch-status.ts';
+export { negotiate } from './negotiate.ts';
+export type { NegotiationMessage, SignalRelay } from './negotiate.ts';

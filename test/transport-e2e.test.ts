@@ -1,0 +1,110 @@
+/**
+ * Signaling server, cloud peer and edge peer as three separate processes on loopback, with auth
+ * enforced: the edge gets a worker, both channels open over werift, messages echo both ways, and
+ * when the cloud process dies the edge reports the loss within 2 s.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mintToken } from '@unimic/signaling';
+
+const root = path.resolve(import.meta.dirname, '..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const procs: ChildProcess[] = [];
+
+interface Line {
+  event: string;
+  [k: string]: unknown;
+}
+
+/** Starts a TS process and returns a function that waits for its next line matching `pred`. */
+function start(script: string, args: string[], env: Record<string, string>) {
+  // Own process group: tsx runs the script in a child node process, and killing the group is what
+  // kills the peer for real (a crash, not a goodbye).
+  const child = spawn(tsx, [script, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  procs.push(child);
+  const lines: string[] = [];
+  /** Lines already handed out: each waitFor returns the next matching line, in order. */
+  const used = new Set<number>();
+  const waiters: Array<{ pred: (l: string) => boolean; resolve: (l: string) => void }> = [];
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += String(d)));
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    lines.push(line);
+    const w = waiters.find((x) => x.pred(line));
+    if (w) {
+      used.add(lines.length - 1);
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
+  });
+  const waitFor = (pred: (l: string) => boolean, ms = 20_000) =>
+    new Promise<string>((resolve, reject) => {
+      const at = lines.findIndex((l, i) => !used.has(i) && pred(l));
+      if (at >= 0) {
+        used.add(at);
+        return resolve(lines[at] as string);
+      }
+      const t = setTimeout(() => reject(new Error(`${script}: no matching line in ${ms} ms; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`)), ms);
+      waiters.push({ pred, resolve: (l) => (clearTimeout(t), resolve(l)) });
+    });
+  const event = async (name: string, ms?: number): Promise<Line> => JSON.parse(await waitFor((l) => l.startsWith('{') && (JSON.parse(l) as Line).event === name, ms)) as Line;
+  return { child, waitFor, event };
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+afterAll(() => {
+  for (const p of procs) killGroup(p);
+});
+
+describe('three processes on loopback', () => {
+  it('signaling + cloud + edge: auth, channels, echo both ways, loss seen within 2 s', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'unimic-e2e-'));
+    const secret = randomBytes(32);
+    writeFileSync(path.join(dir, 'secret'), secret);
+    const sig = start('packages/signaling/src/cli.ts', ['--port', '0', '--secret-file', path.join(dir, 'secret')], {});
+    const listening = await sig.waitFor((l) => l.includes(' listening '));
+    const port = /port=(\d+)/.exec(listening)?.[1];
+    const url = `ws://127.0.0.1:${port}`;
+
+    const cloud = start('test/fixtures/cloud-process.ts', [], { SIGNALING_URL: url, TOKEN: mintToken(secret, { role: 'cloud', sub: 'worker-a' }) });
+    await cloud.event('registered');
+    const edge = start('test/fixtures/edge-process.ts', [], { SIGNALING_URL: url, TOKEN: mintToken(secret, { role: 'edge', sub: 'edge-a' }) });
+    const open = await edge.event('open');
+    expect(open.setupMs).toBeLessThan(10_000);
+    await cloud.event('open');
+    expect(await edge.event('echoed')).toMatchObject({ channel: 'control', count: 50, ok: true });
+    expect(await edge.event('echoed')).toMatchObject({ channel: 'tokens', count: 50, ok: true });
+    await edge.event('waiting-for-loss');
+
+    const killedAt = Date.now();
+    killGroup(cloud.child);
+    const lost = await edge.event('peer-lost', 5000);
+    expect(lost.state).toBe('failed');
+    expect((lost.at as number) - killedAt).toBeLessThan(2000);
+    // The signaling server saw it too and logged the session's end.
+    await sig.waitFor((l) => l.includes('session-closed'), 5000);
+  }, 60_000);
+
+  it('an edge with a token signed by another secret is refused by the server process', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'unimic-e2e-'));
+    writeFileSync(path.join(dir, 'secret'), randomBytes(32));
+    const sig = start('packages/signaling/src/cli.ts', ['--port', '0', '--secret-file', path.join(dir, 'secret')], {});
+    const port = /port=(\d+)/.exec(await sig.waitFor((l) => l.includes(' listening ')))?.[1];
+    const edge = start('test/fixtures/edge-process.ts', [], { SIGNALING_URL: `ws://127.0.0.1:${port}`, TOKEN: mintToken(randomBytes(32), { role: 'edge', sub: 'forger' }) });
+    const code = await new Promise<number | null>((resolve) => edge.child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    await sig.waitFor((l) => l.includes('refused code=SIG_AUTH_INVALID'), 5000);
+  }, 30_000);
+});
