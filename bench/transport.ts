@@ -1,4 +1,6 @@
-import { createPeerPair, weriftPatchStatus, WeriftPeer } from '../packages/transport/src/index.ts';
+import { connectSignaling, createSignalingServer } from '../packages/signaling/src/index.ts';
+import { createPeerPair, negotiate, weriftPatchStatus, WeriftPeer } from '../packages/transport/src/index.ts';
+import { sessionRelay } from '../test/fixtures/session-relay.ts';
 import type { SessionDescriptionJson } from '../packages/transport/src/index.ts';
 import { hasChromium, launchChromium } from '../packages/transport/test/chromium-harness.ts';
 import { echoBursts, oneWayBursts } from '../packages/transport/test/latency.ts';
@@ -6,8 +8,8 @@ import { median, percentile, type Suite } from './harness.ts';
 
 /**
  * werift data channels on loopback (see docs/transport.md).
- * - setup: create two peers → both channels open, signaling in-process (function calls) until the
- *   ws signaling server is wired in; median of 5.
+ * - setup: signaling connect (ws, token auth) → session assigned → offer/answer/candidates relayed
+ *   by the ws signaling server → both channels open; edge and cloud in one process; median of 5.
  * - small-message latency: bursts of 64 messages of 200 bytes on the tokens channel (reliable),
  *   20 ms apart, after 3 warm-up bursts. Node↔Node: one-way, sender and receiver in one process
  *   (one clock; both peers share its single thread, so each message's cost is paid twice on one
@@ -22,14 +24,34 @@ export const transportSuite: Suite = {
     const patched = weriftPatchStatus().esm;
     const tag = patched ? 'werift patched' : 'werift UNPATCHED';
 
+    const signaling = await createSignalingServer();
     const setups: number[] = [];
     for (let i = 0; i < 5; i++) {
+      const cloudClient = await connectSignaling(signaling.url, signaling.mintToken('cloud', `bench-worker-${i}`));
+      cloudClient.registerWorker();
+      await new Promise((r) => setTimeout(r, 20));
       const t0 = performance.now();
-      const { offerer, answerer } = await createPeerPair({ tokens: { mode: 'reliable' } });
+      const edgeClient = await connectSignaling(signaling.url, signaling.mintToken('edge', `bench-edge-${i}`));
+      const assigned = new Promise<string>((resolve) => {
+        const sub = cloudClient.messages$.subscribe((m) => {
+          if (m.type === 'session') {
+            sub.unsubscribe();
+            resolve(m.session);
+          }
+        });
+      });
+      const session = await edgeClient.openSession();
+      await assigned;
+      const edge = new WeriftPeer({ role: 'offerer', tokens: { mode: 'reliable' } });
+      const cloud = new WeriftPeer({ role: 'answerer' });
+      await Promise.all([negotiate(edge, sessionRelay(edgeClient, session)), negotiate(cloud, sessionRelay(cloudClient, session))]);
       setups.push(performance.now() - t0);
-      await Promise.all([offerer.close(), answerer.close()]);
+      await Promise.all([edge.close(), cloud.close()]);
+      edgeClient.close();
+      cloudClient.close();
     }
-    report({ name: 'transport.setup_ms', value: median(setups), unit: 'ms', note: `in-process signaling, median of 5, ${tag}` });
+    await signaling.close();
+    report({ name: 'transport.setup_ms', value: median(setups), unit: 'ms', note: `ws signaling connect → both channels open, median of 5, ${tag}` });
 
     {
       const { offerer, answerer } = await createPeerPair({ tokens: { mode: 'reliable' } });
