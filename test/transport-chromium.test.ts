@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { WeriftPeer } from '../packages/transport/src/index.ts';
+import { connectSignaling, createSignalingServer } from '../packages/signaling/src/index.ts';
+import { WeriftPeer, negotiate } from '../packages/transport/src/index.ts';
+import { sessionRelay } from './fixtures/session-relay.ts';
 import type { SessionDescriptionJson, TokensReliability } from '../packages/transport/src/index.ts';
 import { hasChromium, launchChromium, pageTokensInit } from '../packages/transport/test/chromium-harness.ts';
 import type { ChromiumHarness, ChromiumPage } from '../packages/transport/test/chromium-harness.ts';
@@ -98,5 +100,39 @@ describe.skipIf(chromiumMissing)('werift ↔ Chromium', () => {
     expect(lat.length).toBe(8 * 64);
     // loose bounds: a loaded 2-core CI machine; the bench reports the real numbers
     expect(p50).toBeLessThan(100);
+  }, 30_000);
+
+  it('Chromium edge ↔ Node cloud through the ws signaling server, with auth enforced', async () => {
+    const signaling = await createSignalingServer();
+    try {
+      const cloudClient = await connectSignaling(signaling.url, signaling.mintToken('cloud', 'node-worker'));
+      cloudClient.registerWorker();
+      const page = await chromium.newPage();
+      open.push(page);
+      // A token from another secret is refused before any session exists.
+      const forged = (await import('../packages/signaling/src/index.ts')).mintToken(new Uint8Array(32).fill(7), { role: 'edge', sub: 'page' });
+      await expect(page.call('viaSignaling', signaling.url, forged, { ordered: false })).rejects.toThrow(/SIG_AUTH_INVALID/);
+
+      const assigned = new Promise<string>((resolve) => {
+        const sub = cloudClient.messages$.subscribe((m) => {
+          if (m.type === 'session') {
+            sub.unsubscribe();
+            resolve(m.session);
+          }
+        });
+      });
+      const pageSession = page.call<string>('viaSignaling', signaling.url, signaling.mintToken('edge', 'page'), { ordered: false, maxRetransmits: 0 });
+      const session = await assigned;
+      const peer = new WeriftPeer({ role: 'answerer' });
+      open.push(peer);
+      await negotiate(peer, sessionRelay(cloudClient, session));
+      expect(await pageSession).toBe(session);
+      expect(await page.call<boolean>('opened', 5000)).toBe(true);
+      expect(peer.reliability).toEqual({ mode: 'maxRetransmits', n: 0 });
+      await messagesBothWays(peer, page);
+      cloudClient.close();
+    } finally {
+      await signaling.close();
+    }
   }, 30_000);
 });

@@ -86,6 +86,33 @@ window.rtc = {
     return gathered(pc);
   },
   async acceptAnswer(answer) { await state.pc.setRemoteDescription(answer); },
+  /** Edge through the ws signaling server: hello → open-session → offer → answer. Returns the session. */
+  async viaSignaling(url, token, tokensInit) {
+    const ws = new WebSocket(url);
+    const inbox = [];
+    let wake = null;
+    ws.onmessage = (ev) => { inbox.push(JSON.parse(ev.data)); if (wake) wake(); };
+    const next = async (type) => {
+      for (;;) {
+        const i = inbox.findIndex((m) => m.type === type || m.type === 'error');
+        if (i >= 0) { const m = inbox.splice(i, 1)[0]; if (m.type === 'error') throw new Error(m.code); return m; }
+        await new Promise((r) => { wake = r; setTimeout(r, 100); });
+      }
+    };
+    await new Promise((r, j) => { ws.onopen = r; ws.onerror = () => j(new Error('no signaling')); });
+    ws.send(JSON.stringify({ type: 'hello', token }));
+    await next('welcome');
+    ws.send(JSON.stringify({ type: 'open-session' }));
+    const { session } = await next('session');
+    const offer = await window.rtc.offer(tokensInit);
+    ws.send(JSON.stringify({ type: 'signal', session, data: { kind: 'sdp', description: offer } }));
+    for (;;) {
+      const m = await next('signal');
+      if (m.data.kind === 'sdp' && m.data.description.type === 'answer') { await window.rtc.acceptAnswer(m.data.description); break; }
+    }
+    state.signaling = ws;
+    return session;
+  },
   async opened(ms) {
     const t0 = performance.now();
     while (performance.now() - t0 < ms) {
