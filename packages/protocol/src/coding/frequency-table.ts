@@ -75,13 +75,12 @@ export function uniformTable(alphabet: number, precision: number = DEFAULT_PRECI
 // ---------------------------------------------------------------------------------------------
 // Logits → table: a documented quantization, then integers only.
 //
-//   1. m = max_i x_i must be finite with |m| < 2^20 (NaN anywhere is rejected: a model that emits
-//      NaN is broken, and coding with it would desync the peers).
-//   2. Fixed point in 1/256 bit: y_i = x_i · K with K = 256 / ln 2 (the binary64 constant
-//      LOGIT_SCALE), a = ceil(y_max − 0.5) + 0.5 and d_i = floor(a − y_i) ≥ 0, all evaluated in
-//      IEEE binary64, whose + and · are correctly rounded on every platform: same x, same d.
-//      d_i is "how many 1/256 bits below the most likely symbol"; `quantizeLogits` returns the
-//      equivalent integer logits q_i = q_max − d_i for peers that store or ship them.
+//   1. Integer logits in 1/256 bit: q_i = floor(x_i · K + 0.5) with K = 256 / ln 2 (the binary64
+//      constant LOGIT_SCALE), evaluated in IEEE binary64, whose · and + are correctly rounded on
+//      every platform: same x, same q. Values with x_i · K ≤ −2^29 (−Infinity included) become
+//      −2^29; NaN anywhere, or x_i · K ≥ 2^29, is an error (a model emitting those is broken, and
+//      coding with it would desync the peers). `quantizeLogits` exposes exactly these q.
+//   2. d_i = max(q) − q_i ≥ 0: "how many 1/256 bits below the most likely symbol".
 //   3. w_i = EXP2_Q24[d_i mod 256] >> floor(d_i / 256), i.e. 2^24 · 2^(−d_i/256); 0 once
 //      d_i ≥ 6400 (25 bits down). The table is baked in because Math.pow/exp differ across engines.
 //   4. With C_i = w_0 + … + w_(i−1), W = C_n, budget = 2^P − n and s = floor(budget·2^29 / W):
@@ -89,15 +88,15 @@ export function uniformTable(alphabet: number, precision: number = DEFAULT_PRECI
 //      (not each term) loses at most W/2^29 + 1 ≤ 257 units, which the last symbol absorbs
 //      (< 2^-16 of the mass); every symbol keeps frequency ≥ 1. All products stay below 2^53.
 //
-// A 1/256-bit step moves a probability by < 0.3%: a KL cost far below 10^-4 bit per symbol.
+// Step 1 depends on each logit alone, so the float row is read once (it usually comes cold from a
+// model's output tensor); steps 2-4 run on the warm integer scratch. A 1/256-bit step moves a
+// probability by < 0.3%: a KL cost far below 10^-4 bit per symbol.
 // ---------------------------------------------------------------------------------------------
 
 /** Logits (nats) → fixed point in 1/256 bit: the binary64 nearest to 256 / ln 2. */
 export const LOGIT_SCALE = 369.3299304675746;
-/** The largest logit must satisfy |max| < LOGIT_MAX_ABS (a model with larger logits is broken). */
-export const LOGIT_MAX_ABS = 2 ** 20;
-/** Weights of symbols this many 1/256 bits below the maximum are 0 (2^-25 of it). */
-const D_CUTOFF = 25 * 256;
+/** Integer logits live in (−2^29, 2^29); lower values are clamped, higher ones refused. */
+export const QUANTIZED_LOGIT_LIMIT = 2 ** 29;
 
 /** round(2^24 · 2^(-j/256)) for j = 0..255, generated once and pinned by a golden test. */
 // prettier-ignore
@@ -135,37 +134,29 @@ function invalidLogits(message: string): ProtocolError {
 }
 
 /**
- * Step 1 (validation) and the maximum. Throws on NaN anywhere and on a non-finite or huge
- * maximum; −Infinity below the maximum is fine (that symbol just gets the floor of 1).
+ * Step 1 into `q`; returns max(q). Only parameters and literals inside the loop: V8 keeps
+ * deoptimizing hot loops that read module bindings (measured 3x slower), so LOGIT_SCALE and the
+ * limits appear here as numbers.
  */
-function checkedMax(logits: ArrayLike<number>, n: number): number {
-  let m = -Infinity;
+function quantizeInto(logits: ArrayLike<number>, q: Int32Array, n: number): number {
+  let qMax = -536870912;
   for (let i = 0; i < n; i++) {
-    const x = logits[i] as number;
-    // One predictable compare per element in the common case; NaN fails `<=` and lands here too.
-    if (!(x <= m)) {
-      if (x !== x) throw invalidLogits(`logit ${i} is NaN`);
-      m = x;
-    }
+    const y = (logits[i] as number) * 369.3299304675746;
+    let v: number;
+    // The usual case is one predictable compare pair; y + 0.5 is exact below 2^29.
+    if (y > -536870912 && y < 536870912) v = Math.floor(y + 0.5);
+    else if (y <= -536870912) v = -536870912;
+    else throw invalidLogits(y !== y ? `logit ${i} is NaN` : `logit ${i} (${logits[i]}) is beyond ±2^29 / LOGIT_SCALE`);
+    q[i] = v;
+    if (v > qMax) qMax = v;
   }
-  if (!(m > -LOGIT_MAX_ABS && m < LOGIT_MAX_ABS)) throw invalidLogits(`largest logit ${m} is outside ±2^20`);
-  return m;
+  return qMax;
 }
 
-/**
- * The integer logits of step 2, q_i = q_max − d_i with q_max = ceil(y_max − 0.5): what a peer
- * stores or ships instead of floats. `TableBuilder.fromQuantized(quantizeLogits(x))` builds the
- * same table as `fromLogits(x)`.
- */
+/** The integer logits of step 1, for peers that store or ship them instead of floats. */
 export function quantizeLogits(logits: ArrayLike<number>, out: Int32Array = new Int32Array(logits.length)): Int32Array {
   if (out.length < logits.length) throw invalidLogits(`output holds ${out.length} values, need ${logits.length}`);
-  const qMax = -Math.floor(0.5 - checkedMax(logits, logits.length) * LOGIT_SCALE);
-  const a = qMax + 0.5;
-  for (let i = 0; i < logits.length; i++) {
-    const t = a - (logits[i] as number) * LOGIT_SCALE;
-    // Far below the maximum only "far below" matters: clamp into int32 (−Infinity included).
-    out[i] = t < 2 ** 30 ? qMax - Math.floor(t) : qMax - 2 ** 30;
-  }
+  quantizeInto(logits, out, logits.length);
   return out;
 }
 
@@ -180,19 +171,18 @@ function floorDiv(a: number, b: number): number {
 }
 
 /**
- * Steps 2-3 for float logits: fills `w` with the integer weights and returns their sum. Only
- * parameters and literals inside: V8 keeps deoptimizing hot loops that read module bindings
- * (measured: 3x slower), so LOGIT_SCALE and D_CUTOFF appear here as numbers.
+ * Steps 2-3: integer weights into `w` (which may be `q` itself), returning their sum (≥ 2^24: the
+ * maximum's).
  */
-function logitWeights(logits: ArrayLike<number>, n: number, m: number, w: Int32Array, exp: Uint32Array): number {
-  const a = -Math.floor(0.5 - m * 369.3299304675746) + 0.5; // ceil(y_max − 0.5) + 0.5
+function integerWeights(q: Int32Array, w: Int32Array, n: number, qMax: number, exp: Uint32Array): number {
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const t = a - (logits[i] as number) * 369.3299304675746; // ≥ 0 as x_i ≤ m; +Infinity for −Infinity
-    // Branch-free (a data-dependent branch mispredicts on real logits): d ∈ [0, 6400], truncation
-    // is floor there, and d = 6400 shifts the weight to 0.
-    const d = (t < 6400 ? t : 6400) | 0;
-    const wi = (exp[d & 255] as number) >>> (d >> 8);
+    const d = qMax - (q[i] as number);
+    // min(d, 6400) without a branch (V8 compiles `?:` to a jump, which mispredicts on real
+    // logits: 4x slower measured); d = 6400 shifts the weight to 0.
+    const e = d - 6400;
+    const c = 6400 + (e & (e >> 31));
+    const wi = (exp[c & 255] as number) >>> (c >> 8);
     w[i] = wi;
     total += wi;
   }
@@ -244,32 +234,24 @@ export class TableBuilder {
   fromLogitsInto(logits: ArrayLike<number>, cdf: Uint32Array): FrequencyTable {
     const n = this.checkLength(logits.length);
     if (cdf.length !== n + 1) throw invalidLogits(`cdf buffer holds ${cdf.length} entries, need ${n + 1}`);
-    const m = checkedMax(logits, n);
-    const total = logitWeights(logits, n, m, this.weights, EXP2_Q24);
-    return this.finishTable(total, cdf);
+    const w = this.weights;
+    const qMax = quantizeInto(logits, w, n);
+    return this.finishTable(integerWeights(w, w, n, qMax, EXP2_Q24), cdf);
   }
 
   /**
-   * The same table from integer logits q_i (1/256 bit): for peers that obtain integer logits
-   * some other way (`quantizeLogits`, an integer network, a table shipped with the model).
+   * The same table from integer logits q_i (1/256 bit, e.g. from `quantizeLogits` or an integer
+   * network). Values must lie in (−2^29, 2^29).
    */
   fromQuantized(q: Int32Array): FrequencyTable {
     const n = this.checkLength(q.length);
-    let qMax = q[0] as number;
-    for (let i = 1; i < n; i++) {
+    let qMax = -536870912;
+    for (let i = 0; i < n; i++) {
       const v = q[i] as number;
+      if (!(v > -536870913 && v < 536870912)) throw invalidLogits(`integer logit ${i} (${v}) is outside ±2^29`);
       if (v > qMax) qMax = v;
     }
-    const w = this.weights;
-    const exp = EXP2_Q24;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const d = qMax - (q[i] as number);
-      const wi = d < D_CUTOFF ? (exp[d & 255] as number) >>> (d >> 8) : 0;
-      w[i] = wi;
-      total += wi;
-    }
-    return this.finishTable(total, new Uint32Array(n + 1));
+    return this.finishTable(integerWeights(q, this.weights, n, qMax, EXP2_Q24), new Uint32Array(n + 1));
   }
 
   private finishTable(total: number, cdf: Uint32Array): FrequencyTable {

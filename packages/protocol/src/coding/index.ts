@@ -2,7 +2,7 @@ export type { FrequencyTable } from './frequency-table.ts';
 export {
   DEFAULT_PRECISION,
   EXP2_Q24,
-  LOGIT_MAX_ABS,
+  QUANTIZED_LOGIT_LIMIT,
   LOGIT_SCALE,
   MAX_PRECISION,
   TableBuilder,
