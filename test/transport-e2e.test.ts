@@ -13,7 +13,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mintToken } from '@unimic/signaling';
 
 const root = path.resolve(import.meta.dirname, '..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const procs: ChildProcess[] = [];
 
 interface Line {
@@ -23,9 +22,9 @@ interface Line {
 
 /** Starts a TS process and returns a function that waits for its next line matching `pred`. */
 function start(script: string, args: string[], env: Record<string, string>) {
-  // Own process group: tsx runs the script in a child node process, and killing the group is what
-  // kills the peer for real (a crash, not a goodbye).
-  const child = spawn(tsx, [script, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // `node --import tsx` runs the TypeScript in this one process (the tsx binary would add a parent
+  // process, and killing that parent would leave the peer running).
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(child);
   const lines: string[] = [];
   /** Lines already handed out: each waitFor returns the next matching line, in order. */
@@ -56,16 +55,8 @@ function start(script: string, args: string[], env: Record<string, string>) {
   return { child, waitFor, event };
 }
 
-function killGroup(child: ChildProcess): void {
-  try {
-    if (child.pid) process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 afterAll(() => {
-  for (const p of procs) killGroup(p);
+  for (const p of procs) p.kill('SIGKILL');
 });
 
 describe('three processes on loopback', () => {
@@ -89,7 +80,7 @@ describe('three processes on loopback', () => {
     await edge.event('waiting-for-loss');
 
     const killedAt = Date.now();
-    killGroup(cloud.child);
+    cloud.child.kill('SIGKILL'); // a crash, not a goodbye
     const lost = await edge.event('peer-lost', 5000);
     expect(lost.state).toBe('failed');
     expect((lost.at as number) - killedAt).toBeLessThan(2000);
