@@ -34,7 +34,7 @@ export const transportSuite: Suite = {
       const edgeClient = await connectSignaling(signaling.url, signaling.mintToken('edge', `bench-edge-${i}`));
       const assigned = new Promise<string>((resolve) => {
         const sub = cloudClient.messages$.subscribe((m) => {
-          if (m.type === 'session') {
+          if (m.type === 'session-assigned') {
             sub.unsubscribe();
             resolve(m.session);
           }

@@ -115,7 +115,7 @@ describe.skipIf(chromiumMissing)('werift ↔ Chromium', () => {
 
       const assigned = new Promise<string>((resolve) => {
         const sub = cloudClient.messages$.subscribe((m) => {
-          if (m.type === 'session') {
+          if (m.type === 'session-assigned') {
             sub.unsubscribe();
             resolve(m.session);
           }

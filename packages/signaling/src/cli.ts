@@ -1,77 +1,76 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env tsx
 /**
- * unimic-signaling — the ws signaling server as a process.
- *
- *   unimic-signaling --port 8443 [--host 127.0.0.1] [--secret-file FILE] [--max-sessions-per-worker N]
- *                    [--heartbeat-ms MS] [--mint ROLE:ID ...]
- *
- * Without --secret-file the server makes a random secret: only tokens minted by this process
- * (--mint, printed once at start) are accepted, which is what the embedded demo uses.
+ * unimic-signaling: the ws signaling server as a process. `--help` for the options.
+ * Logs one line per event on stdout; usage errors on stderr with exit code 2.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { createSignalingServer, type SignalingEvent } from './server.ts';
-import type { Role } from './tokens.ts';
-import { randomBytes } from 'node:crypto';
+import { loadSecretFile, parseCliArgs, UsageError, USAGE, type CliCommand } from './cli-args.ts';
+import { formatEvent, formatLine } from './log.ts';
+import { createSignalingServer, type SignalingEvent, type SignalingServer } from './server.ts';
+import { generateSecret, mintToken } from './tokens.ts';
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '8443' },
-    host: { type: 'string', default: '127.0.0.1' },
-    'secret-file': { type: 'string' },
-    'max-sessions-per-worker': { type: 'string' },
-    'heartbeat-ms': { type: 'string' },
-    mint: { type: 'string', multiple: true },
-    'token-ttl-ms': { type: 'string', default: '300000' },
-    help: { type: 'boolean', default: false },
-  },
-});
+function fail(message: string, code = 2): never {
+  process.stderr.write(`unimic-signaling: ${message}\n`);
+  process.exit(code);
+}
 
-if (values.help) {
-  console.log(`unimic-signaling --port N [--host H] [--secret-file F] [--max-sessions-per-worker N] [--heartbeat-ms MS] [--mint edge:ID|cloud:ID ...] [--token-ttl-ms MS]`);
+let command: CliCommand;
+try {
+  command = parseCliArgs(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError) fail(`${err.message}\n\n${USAGE}`);
+  throw err;
+}
+if (command.kind === 'help') {
+  process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
+const opts = command.options;
 
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) {
-    console.error(`--${name} must be a non-negative integer, got ${v}`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const secret = values['secret-file'] ? readFileSync(values['secret-file']) : randomBytes(32);
-if (secret.length < 16) {
-  console.error('the secret must be at least 16 bytes');
-  process.exit(2);
-}
-const log = (e: SignalingEvent) => {
-  const { event, ...rest } = e;
-  const kv = Object.entries(rest).map(([k, v]) => `${k}=${v}`).join(' ');
-  console.log(`${new Date().toISOString()} ${event}${kv ? ` ${kv}` : ''}`);
+const line = (e: SignalingEvent) => process.stdout.write(`${opts.json ? JSON.stringify(e) : formatEvent(e)}\n`);
+/** CLI-side lines in the same shape as event lines. */
+const note = (event: string, fields: Record<string, string | number>) => {
+  const time = Date.now();
+  process.stdout.write(`${opts.json ? JSON.stringify({ time, event, ...fields }) : formatLine(time, event, fields)}\n`);
 };
 
-const limits: Record<string, number> = {};
-const perWorker = int('max-sessions-per-worker', values['max-sessions-per-worker']);
-if (perWorker) limits.sessionsPerWorker = perWorker;
-const heartbeat = int('heartbeat-ms', values['heartbeat-ms']);
-if (heartbeat) limits.heartbeatMs = heartbeat;
-
-const server = await createSignalingServer({ port: int('port', values.port) ?? 8443, host: values.host, secret, limits, log });
-const ttl = int('token-ttl-ms', values['token-ttl-ms']) ?? 300_000;
-for (const spec of values.mint ?? []) {
-  const [role, id] = spec.split(':');
-  if ((role !== 'edge' && role !== 'cloud') || !id) {
-    console.error(`--mint wants edge:ID or cloud:ID, got ${spec}`);
-    process.exit(2);
-  }
-  console.log(`${new Date().toISOString()} token role=${role} id=${id} token=${server.mintToken(role as Role, id, ttl)}`);
+let secret: Uint8Array;
+try {
+  secret = opts.secretFile !== null ? loadSecretFile(opts.secretFile) : generateSecret();
+} catch (err) {
+  fail((err as Error).message);
 }
-const stop = async () => {
-  await server.close();
-  process.exit(0);
+
+let server: SignalingServer;
+try {
+  server = await createSignalingServer({ port: opts.port, host: opts.host, secret, limits: opts.limits, onEvent: line });
+} catch (err) {
+  fail((err as Error).message, err instanceof RangeError ? 2 : 1);
+}
+
+if (opts.secretFile !== null) {
+  note('secret', { source: 'file', path: opts.secretFile, shown: opts.printSecret ? 'yes' : 'no' });
+} else {
+  // Random, in this process only: the tokens it accepts are the ones --mint prints below.
+  note('secret', {
+    source: 'generated',
+    shown: opts.printSecret ? 'yes' : 'no',
+    tokens: opts.mint.length > 0 ? '--mint' : 'none: start with --mint ROLE:ID or --secret-file FILE',
+  });
+}
+if (opts.printSecret) note('secret-value', { base64url: Buffer.from(secret).toString('base64url') });
+for (const claims of opts.mint) {
+  note('token', { role: claims.role, id: claims.sub, ttl_ms: opts.mintTtlMs, token: mintToken(secret, claims, opts.mintTtlMs) });
+}
+note('limits', Object.fromEntries(Object.entries(server.limits)));
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  note('stopping', { signal });
+  const s = server;
+  void s.close().then(() => process.exit(0));
+  setTimeout(() => process.exit(0), 3000).unref();
 };
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));

@@ -103,7 +103,7 @@ window.rtc = {
     ws.send(JSON.stringify({ type: 'hello', token }));
     await next('welcome');
     ws.send(JSON.stringify({ type: 'open-session' }));
-    const { session } = await next('session');
+    const { session } = await next('session-assigned');
     const offer = await window.rtc.offer(tokensInit);
     ws.send(JSON.stringify({ type: 'signal', session, data: { kind: 'sdp', description: offer } }));
     for (;;) {
