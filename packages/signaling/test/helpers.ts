@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
-import { CLOSE_CODE_OF, isSigCode, type SigCode } from '../src/errors.ts';
+import { CLOSE_CODE_OF, isSigCode, SignalingError, type SigCode } from '../src/errors.ts';
 import { createSignalingServer, type SignalingEvent, type SignalingServer } from '../src/server.ts';
 import type { SignalingLimits } from '../src/limits.ts';
 
@@ -160,4 +160,18 @@ export class Cleanup {
     const items = this.items.splice(0).reverse();
     for (const f of items) await f();
   }
+}
+
+/** Asserts that `fn` throws a SignalingError with exactly `code`, and returns it. */
+export function expectCode(fn: () => unknown, code: SigCode): SignalingError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(SignalingError);
+  const err = caught as SignalingError;
+  expect(err.code, err.message).toBe(code);
+  return err;
 }

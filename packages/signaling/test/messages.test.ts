@@ -9,19 +9,7 @@ import {
   type ClientMessage,
   type ServerMessage,
 } from '../src/messages.ts';
-
-function expectCode(fn: () => unknown, code: SigCode): SignalingError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(SignalingError);
-  const err = caught as SignalingError;
-  expect(err.code, err.message).toBe(code);
-  return err;
-}
+import { expectCode } from './helpers.ts';
 
 const client = (m: unknown) => () => parseClientMessage(typeof m === 'string' ? m : JSON.stringify(m));
 const offer = { kind: 'sdp', description: { type: 'offer', sdp: 'v=0\r\n' } };

@@ -2,19 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SignalingError, SigCode } from '../src/errors.ts';
 import { mintToken, ReplayGuard, verifyToken, type TokenClaims } from '../src/tokens.ts';
 import { SECRET, signPayload } from './helpers.ts';
-
-function expectCode(fn: () => unknown, code: SigCode): SignalingError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(SignalingError);
-  const err = caught as SignalingError;
-  expect(err.code, err.message).toBe(code);
-  return err;
-}
+import { expectCode } from './helpers.ts';
 
 const NOW = 1_800_000_000_000;
 const OTHER = new Uint8Array(32).fill(7);
