@@ -2,3 +2,7 @@ export { MODEL_ROLES, PACK_FORMAT, TENSOR_DTYPES, parseManifest } from './manife
 export type { ModelFile, ModelRole, PackManifest, TensorDtype, TensorSpec } from './manifest.ts';
 export { loadPack, sha256Hex } from './load.ts';
 export type { LoadedPack, PackReader } from './load.ts';
+export type { InferenceSessionLike, Runtime, TensorFactory, TensorLike } from './inference.ts';
+export { ImageTokenizer } from './tokenizer.ts';
+export type { PlanarImage, TokenGrid } from './tokenizer.ts';
+export { downscaleAndCrop, psnr } from './image.ts';
