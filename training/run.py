@@ -5,7 +5,13 @@ Stages:
   tokenizer          train the FSQ tokenizer, then export ONNX and evaluate on Kodak (train_tokenizer.py)
   export-tokenizer   ONNX export of encoder and decoder (export_tokenizer.py)
   eval-tokenizer     Kodak evaluation (eval_tokenizer.py)
-  all                every training stage of the model pack in order (currently: tokenizer)
+  tokens             tokenize photo crops, caption images (+ BPE captions) and Kodak into cached grids (tokens.py)
+  entropy-ar         train the autoregressive entropy model (train_entropy.py --model ar)
+  entropy-masked     train the masked-token entropy model on the protocol's schedules (--model masked)
+  entropy-text       train the text-conditional masked model (--model text)
+  export-entropy     ONNX export of the three entropy models (export_entropy.py)
+  eval-entropy       bits/token on held-out crops, Kodak and held-out captioned images (eval_entropy.py)
+  all                every stage of the model pack in order (the arguments go to every stage)
 
 ``<stage> --help`` lists a stage's options. Runs go to ``${UNIMIC_RUNS:-~/.cache/unimic/runs}/<stage>``.
 
@@ -43,8 +49,14 @@ STAGES = {
     "tokenizer": "train_tokenizer",
     "export-tokenizer": "export_tokenizer",
     "eval-tokenizer": "eval_tokenizer",
+    "tokens": "tokens",
+    "entropy-ar": "train_entropy:ar",
+    "entropy-masked": "train_entropy:masked",
+    "entropy-text": "train_entropy:text",
+    "export-entropy": "export_entropy",
+    "eval-entropy": "eval_entropy",
 }
-PACK_ORDER = ["tokenizer"]
+PACK_ORDER = ["tokenizer", "tokens", "entropy-ar", "entropy-masked", "entropy-text", "export-entropy", "eval-entropy"]
 
 
 def main() -> int:
@@ -58,14 +70,19 @@ def main() -> int:
     _maybe_reexec_with_tcmalloc()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import importlib
+
+    def run_stage(name: str, argv) -> int:
+        module, _, model = STAGES[name].partition(":")
+        return importlib.import_module(module).main((["--model", model] if model else []) + list(argv))
+
     if stage == "all":
         for s in PACK_ORDER:
             print(f"=== stage {s} ===", flush=True)
-            rc = importlib.import_module(STAGES[s]).main(rest)
+            rc = run_stage(s, rest)
             if rc:
                 return rc
         return 0
-    return importlib.import_module(STAGES[stage]).main(rest)
+    return run_stage(stage, rest)
 
 
 if __name__ == "__main__":
