@@ -26,6 +26,12 @@ export interface LossShimOptions {
   seed?: number;
   /** `tokens` (default): only DATA chunks of the tokens stream; `all`: every outgoing packet. */
   scope?: 'tokens' | 'all';
+  /**
+   * A TSN once dropped is dropped on every retransmission too: a path that loses a message for
+   * longer than any retransmission can bridge. Without it, a loopback fast retransmit can land
+   * within a short lifetime and every message arrives anyway.
+   */
+  sticky?: boolean;
 }
 
 export interface LossShimStats {
@@ -93,7 +99,7 @@ function tokensStreamId(peer: WeriftPeer): number {
 }
 
 export function installLossShim(peer: WeriftPeer, options: LossShimOptions): LossShim {
-  const { loss, reorder = 0, reorderDelayMs = 15, seed = 1, scope = 'tokens' } = options;
+  const { loss, reorder = 0, reorderDelayMs = 15, seed = 1, scope = 'tokens', sticky = false } = options;
   if (!(loss >= 0 && loss <= 1) || !(reorder >= 0 && reorder <= 1)) {
     throw new RangeError('loss shim: probabilities must be in [0, 1]');
   }
@@ -102,6 +108,7 @@ export function installLossShim(peer: WeriftPeer, options: LossShimOptions): Los
   const original = bridge.send;
   const rand = prng(seed);
   const sends = new Map<number, number>();
+  const doomed = new Set<number>();
   const stats: LossShimStats = {
     dataChunks: 0,
     distinctTsns: 0,
@@ -141,8 +148,10 @@ export function installLossShim(peer: WeriftPeer, options: LossShimOptions): Los
     }
     stats.distinctTsns = sends.size;
     if (!impaired) return original(packet);
-    if (forced > 0 || rand() < loss) {
-      if (forced > 0) forced--;
+    const isDoomed = sticky && tsns.some((t) => doomed.has(t));
+    if (isDoomed || forced > 0 || rand() < loss) {
+      if (forced > 0 && !isDoomed) forced--;
+      if (sticky) for (const t of tsns) doomed.add(t);
       stats.dropped++;
       return Promise.resolve();
     }
