@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TableBuilder, uniformTable, type FrequencyTable } from '../src/coding/index.ts';
+import { TableBuilder, mixedRadixPlanes, uniformTable, type FrequencyTable } from '../src/coding/index.ts';
 import { ErrorCode, ProtocolError } from '../src/errors.ts';
-import { StageAssembler, chunkOffset, decodeStageChunk, encodeStage } from '../src/framing/index.ts';
+import { StageAssembler, StageChunkDecoder, chunkOffset, decodeStageChunk, encodeStage } from '../src/framing/index.ts';
 import { buildSchedule } from '../src/schedule/index.ts';
 import { decodeChunk, encodeChunk, type ChunkHeader } from '../src/wire/index.ts';
 import { uniform01 } from './helpers.ts';
@@ -146,5 +146,79 @@ describe('stage chunks', () => {
     const bad = expect.objectContaining({ code: ErrorCode.InvalidArgument });
     expect(() => encodeStage({ ...addr, stage: 0, tokens: [], tableAt: () => table })).toThrow(bad);
     expect(() => encodeStage({ ...addr, stage: 0, tokens: [1], tableAt: () => table, maxPayloadBytes: 4 })).toThrow(bad);
+  });
+});
+
+describe('token planes (factorized models)', () => {
+  const levels = [8, 8, 8, 4, 4];
+  const planes = mixedRadixPlanes(levels);
+
+  it('splits and joins mixed-radix ids (first digit most significant)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 8191 }), (t) => {
+        const d = Array.from({ length: 5 }, (_, k) => planes.digit(t, k));
+        d.forEach((v, k) => expect(v).toBeLessThan(levels[k] as number));
+        expect(planes.join(d, 0, 1)).toBe(t);
+      }),
+    );
+    expect([0, 1, 2, 3, 4].map((k) => planes.digit(1024 * 5 + 16 * 3 + 2, k))).toEqual([5, 0, 3, 0, 2]);
+    expect(() => mixedRadixPlanes([8, 1])).toThrow(ProtocolError);
+  });
+
+  it('codes plane by plane with tables conditioned on earlier digits; each chunk decodes alone', () => {
+    // stand-in model: the table of plane k depends on the position and on digits < k of that token
+    const tableFor = (pos: number, prefix: number, k: number): FrequencyTable => {
+      const rand = uniform01(pos * 7919 + prefix * 31 + k);
+      return new TableBuilder(levels[k] as number).fromLogits(Float32Array.from({ length: levels[k] as number }, () => (rand() - 0.5) * 8));
+    };
+    const prefixOf = (digits: (k: number) => number, k: number) => {
+      let p = 0;
+      for (let i = 0; i < k; i++) p = p * (levels[i] as number) + digits(i);
+      return p;
+    };
+    const rand = uniform01(3);
+    const tokens = Array.from({ length: 700 }, () => Math.floor(rand() * 8192));
+    const chunks = encodeStage({
+      ...addr,
+      stage: 1,
+      tokens,
+      planes,
+      maxPayloadBytes: 400,
+      tableAt: (i, k) => tableFor(i, prefixOf((j) => planes.digit(tokens[i] as number, j), k), k),
+    });
+    expect(chunks.length).toBeGreaterThan(2);
+    const asm = new StageAssembler(1, tokens.length);
+    for (const bytes of [...chunks].reverse()) {
+      const dec = new StageChunkDecoder(bytes, tokens.length, planes);
+      for (let k = 0; k < planes.count; k++) {
+        const n = dec.count;
+        dec.decodePlane((i) => tableFor(i, prefixOf((j) => dec.digits[j * n + (i - dec.offset)] as number, k), k));
+      }
+      expect(() => dec.decodePlane(() => uniformTable(4))).toThrow(ProtocolError);
+      asm.accept(dec.finish());
+    }
+    expect(Array.from(asm.tokens)).toEqual(tokens);
+  });
+
+  it('a flipped payload byte of a planar chunk is a typed error, never wrong tokens', () => {
+    const rand = uniform01(4);
+    const tokens = Array.from({ length: 64 }, () => Math.floor(rand() * 8192));
+    const tables = levels.map((l) => uniformTable(l));
+    const [bytes] = encodeStage({ ...addr, stage: 0, tokens, planes, tableAt: (_i, k) => tables[k] as FrequencyTable });
+    let typed = 0;
+    for (let pos = 8; pos < (bytes as Uint8Array).length; pos++) {
+      const bad = Uint8Array.from(bytes as Uint8Array);
+      bad[pos] = (bad[pos] as number) ^ 0x5a;
+      try {
+        const dec = new StageChunkDecoder(bad, 64, planes);
+        for (let k = 0; k < 5; k++) dec.decodePlane(() => tables[k] as FrequencyTable);
+        dec.finish();
+        expect.unreachable('corruption accepted');
+      } catch (e) {
+        expect(e).toBeInstanceOf(ProtocolError);
+        typed++;
+      }
+    }
+    expect(typed).toBeGreaterThan(10);
   });
 });

@@ -15,3 +15,5 @@ export {
   validateTable,
 } from './frequency-table.ts';
 export { RangeDecoder, RangeEncoder, decodeSymbols, encodeSymbols } from './range-coder.ts';
+export { mixedRadixPlanes, singlePlane } from './token-planes.ts';
+export type { TokenPlanes } from './token-planes.ts';

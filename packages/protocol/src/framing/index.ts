@@ -1,3 +1,3 @@
 export { StageAssembler } from './stage-assembler.ts';
-export { chunkOffset, decodeStageChunk, encodeStage } from './stage-chunks.ts';
+export { StageChunkDecoder, chunkOffset, decodeStageChunk, encodeStage } from './stage-chunks.ts';
 export type { DecodedStageChunk, EncodeStageOptions, StageAddress } from './stage-chunks.ts';

@@ -1,5 +1,6 @@
 import { RangeDecoder, RangeEncoder } from '../coding/range-coder.ts';
 import type { FrequencyTable } from '../coding/frequency-table.ts';
+import type { TokenPlanes } from '../coding/token-planes.ts';
 import { ErrorCode, ProtocolError } from '../errors.ts';
 import { decodeChunk, encodeChunk, DEFAULT_CHUNK_PAYLOAD_BYTES, type ChunkHeader, type ChunkLimits } from '../wire/chunk-header.ts';
 import { tokenChecksum } from '../wire/crc32c.ts';
@@ -16,6 +17,10 @@ import { tokenChecksum } from '../wire/crc32c.ts';
  *   last chunk:        offset = stageSize − tokenCount
  *
  * so any single chunk can be placed without its siblings.
+ *
+ * With a factorized model (TokenPlanes: a token coded as several symbols, e.g. its FSQ digits) the
+ * payload holds the chunk's symbols plane by plane: every token's digit 0, then every token's
+ * digit 1, … so a decoder asks its model once per plane (see StageChunkDecoder).
  */
 
 /** Which stage of which message a set of chunks carries. */
@@ -30,8 +35,13 @@ export interface StageAddress {
 export interface EncodeStageOptions extends StageAddress {
   /** The stage's token ids, in schedule order. */
   readonly tokens: ArrayLike<number>;
-  /** Table for the stage's i-th token. Called in order, possibly more than once per index. */
-  readonly tableAt: (indexInStage: number) => FrequencyTable;
+  /**
+   * Table for plane `plane` of the stage's i-th token (plane is always 0 without `planes`). Called
+   * in order, possibly more than once per index.
+   */
+  readonly tableAt: (indexInStage: number, plane: number) => FrequencyTable;
+  /** How a token splits into symbols; default one plane, the token id itself. */
+  readonly planes?: TokenPlanes;
   /** Payload budget per chunk (default 1,100 bytes: one SCTP DATA chunk). */
   readonly maxPayloadBytes?: number;
 }
@@ -39,6 +49,8 @@ export interface EncodeStageOptions extends StageAddress {
 /** Codes one stage into wire-ready chunks (header + payload each), in order. */
 export function encodeStage(options: EncodeStageOptions): Uint8Array[] {
   const { tokens, tableAt } = options;
+  const symbolOf = symbolFn(options.planes);
+  const planeCount = options.planes?.count ?? 1;
   const budget = options.maxPayloadBytes ?? DEFAULT_CHUNK_PAYLOAD_BYTES;
   const count = tokens.length;
   if (count === 0) throw new ProtocolError(ErrorCode.InvalidArgument, 'a stage needs at least one token');
@@ -48,17 +60,25 @@ export function encodeStage(options: EncodeStageOptions): Uint8Array[] {
   // First guess of the chunk count from the ideal code length, then grow it until every chunk
   // fits: the coder is within a few bytes of the ideal, so this rarely needs a second pass.
   let idealBits = 0;
-  for (let i = 0; i < count; i++) idealBits += symbolCost(tableAt(i), tokens[i] as number);
+  for (let k = 0; k < planeCount; k++) {
+    for (let i = 0; i < count; i++) idealBits += symbolCost(tableAt(i, k), symbolOf(tokens[i] as number, k));
+  }
   let chunks = Math.max(1, Math.ceil((idealBits / 8 + 8) / budget));
   for (;;) {
     const size = Math.ceil(count / chunks);
-    const payloads = codeSlices(tokens, tableAt, size, budget);
+    const payloads = codeSlices(tokens, tableAt, symbolOf, planeCount, size, budget);
     if (payloads) return frame(options, payloads, size);
     if (size === 1) {
       throw new ProtocolError(ErrorCode.InvalidArgument, `a single token does not fit ${budget} payload bytes`);
     }
     chunks = Math.ceil(count / Math.max(1, Math.floor(size * 0.85)));
   }
+}
+
+type SymbolFn = (token: number, plane: number) => number;
+
+function symbolFn(planes: TokenPlanes | undefined): SymbolFn {
+  return planes ? (t, k) => planes.digit(t, k) : (t) => t;
 }
 
 function symbolCost(table: FrequencyTable, symbol: number): number {
@@ -69,7 +89,9 @@ function symbolCost(table: FrequencyTable, symbol: number): number {
 /** Codes slices of `size` tokens; null as soon as one exceeds the budget. */
 function codeSlices(
   tokens: ArrayLike<number>,
-  tableAt: (i: number) => FrequencyTable,
+  tableAt: (i: number, plane: number) => FrequencyTable,
+  symbolOf: SymbolFn,
+  planeCount: number,
   size: number,
   budget: number,
 ): Uint8Array[] | null {
@@ -77,9 +99,11 @@ function codeSlices(
   for (let start = 0; start < tokens.length; start += size) {
     const end = Math.min(tokens.length, start + size);
     const enc = new RangeEncoder(budget + 16);
-    for (let i = start; i < end; i++) {
-      enc.encode(tokens[i] as number, tableAt(i));
-      if (enc.bytesWritten > budget) return null;
+    for (let k = 0; k < planeCount; k++) {
+      for (let i = start; i < end; i++) {
+        enc.encode(symbolOf(tokens[i] as number, k), tableAt(i, k));
+        if (enc.bytesWritten > budget) return null;
+      }
     }
     const payload = enc.finish();
     if (payload.length > budget) return null;
@@ -154,20 +178,76 @@ export function decodeStageChunk(
   tableAt: (indexInStage: number) => FrequencyTable,
   limits?: Partial<ChunkLimits>,
 ): DecodedStageChunk {
-  const { header, payload } = decodeChunk(bytes, limits);
-  const offset = chunkOffset(header, stageSize);
-  const tokens = new Uint32Array(header.tokenCount);
-  const dec = new RangeDecoder(payload);
-  for (let j = 0; j < tokens.length; j++) tokens[j] = dec.decode(tableAt(offset + j));
-  dec.finish();
-  const sum = tokenChecksum(tokens);
-  if (sum !== header.checksum) {
-    throw new ProtocolError(
-      ErrorCode.ChecksumMismatch,
-      `stage ${header.stage} chunk ${header.chunkIndex}: tokens hash to ${hex(sum)}, header says ${hex(header.checksum)}`,
-    );
+  const dec = new StageChunkDecoder(bytes, stageSize, undefined, limits);
+  dec.decodePlane(tableAt);
+  return dec.finish();
+}
+
+/**
+ * Decodes one chunk plane by plane, for models whose table of plane k depends on the planes
+ * before it (the caller runs its model between planes). Call `decodePlane` once per plane, in
+ * order, then `finish`. Errors as decodeStageChunk; the constructor checks the header and the
+ * placement before any model work is spent on the chunk.
+ */
+export class StageChunkDecoder {
+  readonly header: ChunkHeader;
+  /** Index in the stage of the chunk's first token. */
+  readonly offset: number;
+  /** digits[k·count + j]: plane k of the chunk's j-th token, once plane k is decoded. */
+  readonly digits: Uint32Array;
+  private readonly planes: TokenPlanes | undefined;
+  private readonly decoder: RangeDecoder;
+  private nextPlane = 0;
+
+  constructor(bytes: Uint8Array, stageSize: number, planes?: TokenPlanes, limits?: Partial<ChunkLimits>) {
+    const { header, payload } = decodeChunk(bytes, limits);
+    this.header = header;
+    this.offset = chunkOffset(header, stageSize);
+    this.planes = planes;
+    this.digits = new Uint32Array(header.tokenCount * (planes?.count ?? 1));
+    this.decoder = new RangeDecoder(payload);
   }
-  return { header, offset, tokens };
+
+  get count(): number {
+    return this.header.tokenCount;
+  }
+
+  /** Planes decoded so far. */
+  get planesDone(): number {
+    return this.nextPlane;
+  }
+
+  /** Decodes the next plane; `tableAt(k)` is that plane's table for the stage's k-th token. */
+  decodePlane(tableAt: (indexInStage: number) => FrequencyTable): Uint32Array {
+    const total = this.planes?.count ?? 1;
+    if (this.nextPlane >= total) throw new ProtocolError(ErrorCode.InvalidArgument, `all ${total} planes already decoded`);
+    const n = this.count;
+    const out = this.digits.subarray(this.nextPlane * n, (this.nextPlane + 1) * n);
+    for (let j = 0; j < n; j++) out[j] = this.decoder.decode(tableAt(this.offset + j));
+    this.nextPlane++;
+    return out;
+  }
+
+  /** Joins the planes into tokens, checks that the payload is used up and the CRC matches. */
+  finish(): DecodedStageChunk {
+    const { header } = this;
+    const total = this.planes?.count ?? 1;
+    if (this.nextPlane !== total) {
+      throw new ProtocolError(ErrorCode.InvalidArgument, `${this.nextPlane} of ${total} planes decoded`);
+    }
+    this.decoder.finish();
+    const n = this.count;
+    const tokens = this.planes ? new Uint32Array(n) : this.digits;
+    if (this.planes) for (let j = 0; j < n; j++) tokens[j] = this.planes.join(this.digits, j, n);
+    const sum = tokenChecksum(tokens);
+    if (sum !== header.checksum) {
+      throw new ProtocolError(
+        ErrorCode.ChecksumMismatch,
+        `stage ${header.stage} chunk ${header.chunkIndex}: tokens hash to ${hex(sum)}, header says ${hex(header.checksum)}`,
+      );
+    }
+    return { header, offset: this.offset, tokens };
+  }
 }
 
 function hex(v: number): string {
