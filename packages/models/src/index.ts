@@ -1,5 +1,5 @@
-export { MODEL_ROLES, PACK_FORMAT, TENSOR_DTYPES, parseManifest } from './manifest.ts';
-export type { ModelFile, ModelRole, PackManifest, TensorDtype, TensorSpec } from './manifest.ts';
+export { ASSET_ROLES, MODEL_ROLES, PACK_FORMAT, TENSOR_DTYPES, parseManifest } from './manifest.ts';
+export type { AssetFile, AssetRole, ModelFile, ModelRole, PackManifest, PackRole, TensorDtype, TensorSpec } from './manifest.ts';
 export { loadPack, sha256Hex } from './load.ts';
 export type { LoadedPack, PackReader } from './load.ts';
 export type { InferenceSessionLike, Runtime, TensorFactory, TensorLike } from './inference.ts';

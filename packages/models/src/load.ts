@@ -1,5 +1,5 @@
 import { ErrorCode, ProtocolError } from '@unimic/protocol';
-import { parseManifest, type ModelRole, type PackManifest } from './manifest.ts';
+import { parseManifest, type PackManifest, type PackRole } from './manifest.ts';
 
 /** Reads one file of a pack by its plain name (Node: from a folder; browser: by fetch). */
 export type PackReader = (name: string) => Promise<Uint8Array>;
@@ -8,8 +8,8 @@ export interface LoadedPack {
   readonly manifest: PackManifest;
   /** SHA-256 of the manifest bytes: the pack identity peers compare in their `open` messages. */
   readonly digest: string;
-  /** Verified model bytes by role (only the roles asked for). */
-  readonly files: ReadonlyMap<ModelRole, Uint8Array>;
+  /** Verified file bytes (models and assets) by role (only the roles asked for). */
+  readonly files: ReadonlyMap<PackRole, Uint8Array>;
 }
 
 /** Manifests are small; a larger one is not a manifest. */
@@ -27,7 +27,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * Throws ProtocolError: ERR_OVERSIZED / ERR_MALFORMED for a bad manifest, ERR_INVALID_FIELD for a
  * manifest that breaks the contract, ERR_CHECKSUM for a file whose bytes are not the ones listed.
  */
-export async function loadPack(read: PackReader, roles?: readonly ModelRole[]): Promise<LoadedPack> {
+export async function loadPack(read: PackReader, roles?: readonly PackRole[]): Promise<LoadedPack> {
   const raw = await read('manifest.json');
   if (raw.length > MAX_MANIFEST_BYTES) throw new ProtocolError(ErrorCode.Oversized, `manifest.json is ${raw.length} bytes`);
   let json: unknown;
@@ -37,11 +37,12 @@ export async function loadPack(read: PackReader, roles?: readonly ModelRole[]): 
     throw new ProtocolError(ErrorCode.Malformed, `manifest.json is not UTF-8 JSON: ${(err as Error).message}`);
   }
   const manifest = parseManifest(json);
-  const wanted = roles ?? manifest.models.map((m) => m.role);
-  const files = new Map<ModelRole, Uint8Array>();
+  const listed = [...manifest.models, ...manifest.assets];
+  const wanted = roles ?? listed.map((m) => m.role);
+  const files = new Map<PackRole, Uint8Array>();
   for (const role of wanted) {
-    const entry = manifest.models.find((m) => m.role === role);
-    if (!entry) throw new ProtocolError(ErrorCode.InvalidField, `pack ${manifest.id} has no ${role} model`);
+    const entry = listed.find((m) => m.role === role);
+    if (!entry) throw new ProtocolError(ErrorCode.InvalidField, `pack ${manifest.id} has no ${role} file`);
     const bytes = await read(entry.file);
     if (bytes.length !== entry.bytes) {
       throw new ProtocolError(ErrorCode.ChecksumMismatch, `${entry.file}: ${bytes.length} bytes, manifest says ${entry.bytes}`);

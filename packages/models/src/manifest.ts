@@ -12,11 +12,28 @@ export const PACK_FORMAT = 'unimic-pack/1';
 export const MODEL_ROLES = [
   'tokenizer.encoder',
   'tokenizer.decoder',
-  'entropy.autoregressive',
-  'entropy.masked',
-  'entropy.text',
+  // Entropy models come as a backbone (grid → per-position features, once per stage) and a head
+  // (features → tables, once per plane): see docs/models.md.
+  'entropy.autoregressive.backbone',
+  'entropy.autoregressive.head',
+  'entropy.masked.backbone',
+  'entropy.masked.head',
+  'entropy.text.backbone',
+  'entropy.text.head',
 ] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
+
+/** Non-ONNX files a pack may carry (JSON). */
+export const ASSET_ROLES = ['entropy.static.counts', 'entropy.text.vocab'] as const;
+export type AssetRole = (typeof ASSET_ROLES)[number];
+export type PackRole = ModelRole | AssetRole;
+
+export interface AssetFile {
+  readonly role: AssetRole;
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
 
 export const TENSOR_DTYPES = ['float32', 'float16', 'int32', 'int64', 'uint8', 'bool'] as const;
 export type TensorDtype = (typeof TENSOR_DTYPES)[number];
@@ -48,6 +65,7 @@ export interface PackManifest {
   readonly image: { readonly width: number; readonly height: number; readonly downsample: number };
   readonly codebook: { readonly size: number; readonly kind: 'fsq' | 'lfq' | 'vq'; readonly levels?: readonly number[] };
   readonly models: readonly ModelFile[];
+  readonly assets: readonly AssetFile[];
   /** Free-form provenance: data, steps, seeds, metrics. Kept as parsed JSON. */
   readonly training?: Readonly<Record<string, unknown>>;
 }
@@ -100,7 +118,7 @@ function tensors(v: unknown, path: string): TensorSpec[] {
 
 /** Validates parsed manifest JSON. Throws ProtocolError (ERR_INVALID_FIELD, ERR_FORBIDDEN_KEY). */
 export function parseManifest(json: unknown): PackManifest {
-  const o = record(json, 'manifest', ['format', 'id', 'image', 'codebook', 'models', 'training'], ['format', 'id', 'image', 'codebook', 'models']);
+  const o = record(json, 'manifest', ['format', 'id', 'image', 'codebook', 'models', 'assets', 'training'], ['format', 'id', 'image', 'codebook', 'models']);
   if (o.format !== PACK_FORMAT) throw bad('format', `must be "${PACK_FORMAT}"`);
   const img = record(o.image, 'image', ['width', 'height', 'downsample'], ['width', 'height', 'downsample']);
   const image = { width: posInt(img.width, 'image.width', 4096), height: posInt(img.height, 'image.height', 4096), downsample: posInt(img.downsample, 'image.downsample', 64) };
@@ -120,20 +138,22 @@ export function parseManifest(json: unknown): PackManifest {
     const role = oneOf(f.role, `${p}.role`, MODEL_ROLES);
     if (seen.has(role)) throw bad(`${p}.role`, `${role} listed twice`);
     seen.add(role);
-    const file = str(f.file, `${p}.file`, 128);
-    // Pack files are plain names inside the pack folder: no paths, no traversal.
-    if (!SAFE_FILE.test(file) || file.startsWith('.')) throw bad(`${p}.file`, 'must be a plain file name');
-    const sha256 = str(f.sha256, `${p}.sha256`, 64);
-    if (!HEX64.test(sha256)) throw bad(`${p}.sha256`, 'must be 64 lowercase hex digits');
     return {
       role,
-      file,
-      sha256,
-      bytes: posInt(f.bytes, `${p}.bytes`, 2 ** 31),
+      ...fileFields(f, p),
       runtime: str(f.runtime, `${p}.runtime`, 64),
       inputs: tensors(f.inputs, `${p}.inputs`),
       outputs: tensors(f.outputs, `${p}.outputs`),
     };
+  });
+  if (o.assets !== undefined && (!Array.isArray(o.assets) || o.assets.length > 16)) throw bad('assets', 'must be a list of ≤ 16 files');
+  const assets = ((o.assets ?? []) as unknown[]).map((a, i): AssetFile => {
+    const p = `assets[${i}]`;
+    const f = record(a, p, ['role', 'file', 'sha256', 'bytes'], ['role', 'file', 'sha256', 'bytes']);
+    const role = oneOf(f.role, `${p}.role`, ASSET_ROLES);
+    if (seen.has(role)) throw bad(`${p}.role`, `${role} listed twice`);
+    seen.add(role);
+    return { role, ...fileFields(f, p) };
   });
   if (o.training !== undefined && (typeof o.training !== 'object' || o.training === null || Array.isArray(o.training))) throw bad('training', 'must be an object');
   return {
@@ -142,8 +162,18 @@ export function parseManifest(json: unknown): PackManifest {
     image,
     codebook,
     models,
+    assets,
     ...(o.training === undefined ? {} : { training: o.training as Record<string, unknown> }),
   };
+}
+
+function fileFields(f: Record<string, unknown>, p: string): { file: string; sha256: string; bytes: number } {
+  const file = str(f.file, `${p}.file`, 128);
+  // Pack files are plain names inside the pack folder: no paths, no traversal.
+  if (!SAFE_FILE.test(file) || file.startsWith('.')) throw bad(`${p}.file`, 'must be a plain file name');
+  const sha256 = str(f.sha256, `${p}.sha256`, 64);
+  if (!HEX64.test(sha256)) throw bad(`${p}.sha256`, 'must be 64 lowercase hex digits');
+  return { file, sha256, bytes: posInt(f.bytes, `${p}.bytes`, 2 ** 31) };
 }
 
 function levels(v: unknown): number[] {

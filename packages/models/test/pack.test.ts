@@ -18,7 +18,7 @@ function manifest(over: Record<string, unknown> = {}): Record<string, unknown> {
     codebook: { size: 8192, kind: 'fsq', levels: [8, 8, 8, 4, 4] },
     models: [
       {
-        role: 'entropy.masked',
+        role: 'entropy.masked.backbone',
         file: 'masked.onnx',
         sha256: sha(model),
         bytes: model.length,
@@ -45,7 +45,7 @@ describe('model pack', () => {
     const dir = await packDir(manifest());
     const pack = await loadPack(folderReader(dir));
     expect(pack.manifest.id).toBe('test-pack');
-    expect(Array.from(pack.files.get('entropy.masked') ?? [])).toEqual(Array.from(model));
+    expect(Array.from(pack.files.get('entropy.masked.backbone') ?? [])).toEqual(Array.from(model));
     expect(pack.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -56,8 +56,20 @@ describe('model pack', () => {
     await expect(loadPack(folderReader(await packDir(manifest(), model.subarray(1))))).rejects.toThrow(code(ErrorCode.ChecksumMismatch));
   });
 
+  it('verifies assets (JSON files) like models and refuses an unknown asset role', async () => {
+    const counts = new TextEncoder().encode('{"counts":[1,2,3]}');
+    const m = manifest({ assets: [{ role: 'entropy.static.counts', file: 'static.json', sha256: sha(counts), bytes: counts.length }] });
+    const dir = await packDir(m);
+    await writeFile(path.join(dir, 'static.json'), counts);
+    const pack = await loadPack(folderReader(dir), ['entropy.static.counts']);
+    expect(new TextDecoder().decode(pack.files.get('entropy.static.counts'))).toBe('{"counts":[1,2,3]}');
+    await writeFile(path.join(dir, 'static.json'), '{"counts":[1,2,4]}');
+    await expect(loadPack(folderReader(dir), ['entropy.static.counts'])).rejects.toThrow(code(ErrorCode.ChecksumMismatch));
+    expect(() => parseManifest(manifest({ assets: [{ role: 'weights', file: 'w.json', sha256: sha(counts), bytes: 3 }] }))).toThrow(code(ErrorCode.InvalidField));
+  });
+
   it('refuses a role the pack does not have', async () => {
-    await expect(loadPack(folderReader(await packDir(manifest())), ['entropy.text'])).rejects.toThrow(code(ErrorCode.InvalidField));
+    await expect(loadPack(folderReader(await packDir(manifest())), ['entropy.text.head'])).rejects.toThrow(code(ErrorCode.InvalidField));
   });
 
   it('parses strictly: unknown, missing, mistyped fields, traversal and prototype keys', () => {
