@@ -6,3 +6,4 @@ export type { InferenceSessionLike, Runtime, TensorFactory, TensorLike } from '.
 export { ImageTokenizer } from './tokenizer.ts';
 export type { PlanarImage, TokenGrid } from './tokenizer.ts';
 export { downscaleAndCrop, psnr } from './image.ts';
+export * from './entropy/index.ts';

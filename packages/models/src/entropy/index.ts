@@ -1,0 +1,11 @@
+export { UNKNOWN } from './types.ts';
+export type { StageEntropyModel, StagePrediction, StageTableAt } from './types.ts';
+export { staticModel, uniformModel } from './context-free.ts';
+export { MaskedEntropyModel } from './masked.ts';
+export type { MaskedModelFiles } from './masked.ts';
+export { AutoregressiveModel } from './autoregressive.ts';
+export type { CodedGrid } from './autoregressive.ts';
+export { captionIds, parseCaptionVocab } from './caption-vocab.ts';
+export type { CaptionVocab } from './caption-vocab.ts';
+export { decodeGridStage, encodeGridStage } from './stage-coder.ts';
+export type { StageDecodeResult, StageInput } from './stage-coder.ts';
