@@ -9,3 +9,4 @@ export { captionIds, parseCaptionVocab } from './caption-vocab.ts';
 export type { CaptionVocab } from './caption-vocab.ts';
 export { decodeGridStage, encodeGridStage } from './stage-coder.ts';
 export type { StageDecodeResult, StageInput } from './stage-coder.ts';
+export { TableLog, tableHash } from './table-log.ts';
