@@ -5,9 +5,10 @@
 import { codingSuite } from './coding.ts';
 import { framingSuite } from './framing.ts';
 import { transportSuite } from './transport.ts';
+import { entropySuite } from './entropy.ts';
 import { formatValue, goalMet, type Metric, type Suite } from './harness.ts';
 
-const suites: Suite[] = [codingSuite, framingSuite, transportSuite];
+const suites: Suite[] = [codingSuite, framingSuite, transportSuite, entropySuite];
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
