@@ -1,2 +1,2 @@
-// Placeholder module: see README "Status" for the issue that brings this package.
-export {};
+export type { ImageGenerationRequest, ImageStep, MaskedPredictor } from './generator.ts';
+export { generateImage, openAfterStep } from './maskgit.ts';

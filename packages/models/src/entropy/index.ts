@@ -1,5 +1,5 @@
 export { UNKNOWN } from './types.ts';
-export type { StageEntropyModel, StagePrediction, StageTableAt } from './types.ts';
+export type { LogitsPrediction, StageEntropyModel, StagePrediction, StageTableAt } from './types.ts';
 export { staticModel, uniformModel } from './context-free.ts';
 export { MaskedEntropyModel } from './masked.ts';
 export type { MaskedModelFiles } from './masked.ts';

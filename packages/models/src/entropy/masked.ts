@@ -3,7 +3,7 @@ import type { InferenceSessionLike, Runtime, TensorLike } from '../inference.ts'
 import type { LoadedPack } from '../load.ts';
 import { planeBuilders } from './context-free.ts';
 import { captionIds, parseCaptionVocab, type CaptionVocab } from './caption-vocab.ts';
-import { UNKNOWN, type StageEntropyModel, type StagePrediction, type StageTableAt } from './types.ts';
+import { UNKNOWN, type LogitsPrediction, type StageEntropyModel, type StageTableAt } from './types.ts';
 
 /*
  * The masked-token entropy model (and its text-conditional variant) of a pack: a bidirectional
@@ -27,7 +27,7 @@ export interface MaskedModelFiles {
 export class MaskedEntropyModel implements StageEntropyModel {
   readonly planes: TokenPlanes;
   private readonly builders;
-  private readonly cells: number;
+  readonly cells: number;
   private readonly maskId: number;
 
   private constructor(
@@ -82,7 +82,7 @@ export class MaskedEntropyModel implements StageEntropyModel {
     );
   }
 
-  async predictStage(grid: Int32Array, positions: ArrayLike<number>, text?: readonly number[]): Promise<StagePrediction> {
+  async predictStage(grid: Int32Array, positions: ArrayLike<number>, text?: readonly number[]): Promise<LogitsPrediction> {
     const S = this.cells;
     if (grid.length !== S) throw new ProtocolError(ErrorCode.InvalidArgument, `grid of ${grid.length} cells, model expects ${S}`);
     const P = positions.length;
@@ -128,7 +128,7 @@ export class MaskedEntropyModel implements StageEntropyModel {
   }
 }
 
-class FactorizedStage implements StagePrediction {
+class FactorizedStage implements LogitsPrediction {
   constructor(
     private readonly model: MaskedEntropyModel,
     private readonly rows: Float32Array,
@@ -155,13 +155,17 @@ class FactorizedStage implements StagePrediction {
   }
 
   async planeTables(plane: number, digits: Uint32Array): Promise<(i: number) => FrequencyTable> {
+    const logits = await this.planeLogits(plane, digits);
+    return (i) => this.model.tableFrom(plane, logits, i);
+  }
+
+  async planeLogits(plane: number, digits: Uint32Array): Promise<Float32Array> {
     const K = this.model.planes.count;
     if (digits.length !== this.size * K) throw new ProtocolError(ErrorCode.InvalidArgument, `digits for ${digits.length / K} positions, stage has ${this.size}`);
     // digits ≥ plane are not decoded yet: zero them so the head input is the same on every call
     const input = new Int32Array(this.size * K);
     for (let i = 0; i < this.size; i++) for (let k = 0; k < plane; k++) input[i * K + k] = digits[i * K + k] as number;
-    const logits = (await this.model.runHead(this.rows, this.size, this.d, input))[plane] as Float32Array;
-    return (i) => this.model.tableFrom(plane, logits, i);
+    return (await this.model.runHead(this.rows, this.size, this.d, input))[plane] as Float32Array;
   }
 }
 

@@ -35,3 +35,9 @@ export interface StageEntropyModel {
    */
   predictStage(grid: Int32Array, positions: ArrayLike<number>, text?: readonly number[]): Promise<StagePrediction>;
 }
+
+/** A prediction that also exposes raw logits: what a generator samples from (not for coding). */
+export interface LogitsPrediction extends StagePrediction {
+  /** Logits of plane `plane` for every position, [size × planeSize], given digits < plane (token-major). */
+  planeLogits(plane: number, digits: Uint32Array): Promise<Float32Array>;
+}

@@ -1,0 +1,97 @@
+import { ErrorCode, ProtocolError, UNKNOWN, createRng } from './deps.ts';
+import type { ImageGenerationRequest, ImageStep, MaskedPredictor } from './generator.ts';
+
+/*
+ * MaskGIT decoding (Chang et al., 2022) over a masked-token model with a factorized (per-digit)
+ * output: at every step, sample a token for every target cell still open — digit by digit, each
+ * digit from the model's distribution given the digits before it — score it by its log-probability
+ * plus annealed Gumbel noise, and commit the best-scoring cells so that the share still open
+ * follows cos(π/2 · (t+1)/T). The last step commits everything.
+ */
+
+/** Target cells still open after step t of T, for n targets (cosine schedule; 0 after the last). */
+export function openAfterStep(n: number, t: number, steps: number): number {
+  if (t >= steps - 1) return 0;
+  return Math.floor(n * Math.cos((Math.PI / 2) * ((t + 1) / steps)));
+}
+
+export async function* generateImage(model: MaskedPredictor, req: ImageGenerationRequest): AsyncGenerator<ImageStep> {
+  const { target, steps } = req;
+  const temperature = req.temperature ?? 1;
+  const choiceTemperature = req.choiceTemperature ?? 4.5;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 256) throw new ProtocolError(ErrorCode.InvalidArgument, `steps must be in 1..256, got ${steps}`);
+  if (!(temperature > 0)) throw new ProtocolError(ErrorCode.InvalidArgument, 'temperature must be > 0');
+  const S = model.cells;
+  const isTarget = new Uint8Array(S);
+  for (const p of target) {
+    if (p >= S || isTarget[p]) throw new ProtocolError(ErrorCode.InvalidArgument, `target cell ${p} out of range or repeated`);
+    isTarget[p] = 1;
+  }
+  const committed = new Int32Array(S).fill(UNKNOWN);
+  const rng = createRng(req.seed);
+  const uniform = () => (rng() + 0.5) / 2 ** 32; // in (0, 1): safe for log
+  const K = model.planes.count;
+  let open = Array.from(target);
+  for (let t = 0; t < steps && open.length > 0; t++) {
+    // the grid the model sees: the context as known now, with this generation's commits
+    const context = req.context();
+    if (context.length !== S) throw new ProtocolError(ErrorCode.InvalidArgument, `context of ${context.length} cells, model has ${S}`);
+    const grid = new Int32Array(S);
+    for (let i = 0; i < S; i++) grid[i] = isTarget[i] ? (committed[i] as number) : (context[i] as number);
+    // predict every unknown cell together (targets and context not arrived yet), sample targets
+    const unknown: number[] = [];
+    for (let i = 0; i < S; i++) if (grid[i] === UNKNOWN) unknown.push(i);
+    const prediction = await model.predictStage(grid, unknown, req.text);
+    const P = unknown.length;
+    const digits = new Uint32Array(P * K);
+    const logp = new Float64Array(P);
+    for (let k = 0; k < K; k++) {
+      const L = model.planes.sizes[k] as number;
+      const logits = await prediction.planeLogits(k, digits);
+      for (let i = 0; i < P; i++) {
+        const [d, lp] = sample(logits, i * L, L, temperature, uniform());
+        digits[i * K + k] = d;
+        logp[i] = (logp[i] as number) + lp;
+      }
+    }
+    const rowOf = new Map(unknown.map((cell, i) => [cell, i]));
+    const keepOpen = openAfterStep(target.length, t, steps);
+    const anneal = choiceTemperature * (1 - (t + 1) / steps);
+    const scored = open.map((cell) => {
+      const i = rowOf.get(cell) as number;
+      return { cell, i, score: (logp[i] as number) + anneal * -Math.log(-Math.log(uniform())) };
+    });
+    scored.sort((a, b) => b.score - a.score || a.cell - b.cell);
+    const commit = scored.slice(0, Math.max(0, open.length - keepOpen));
+    commit.sort((a, b) => a.cell - b.cell);
+    const positions = Uint16Array.from(commit, (c) => c.cell);
+    const tokens = Int32Array.from(commit, (c) => model.planes.join(digits, c.i * K, 1));
+    positions.forEach((p, j) => (committed[p] = tokens[j] as number));
+    const done = new Set(positions);
+    open = open.filter((c) => !done.has(c));
+    yield { step: t, steps, positions, tokens };
+  }
+}
+
+/** Samples from softmax(logits[at..at+L] / temperature); returns [symbol, log p(symbol)] (log p at temperature 1). */
+function sample(logits: Float32Array, at: number, L: number, temperature: number, u: number): [number, number] {
+  let max = -Infinity;
+  for (let j = 0; j < L; j++) max = Math.max(max, logits[at + j] as number);
+  let z = 0;
+  let zT = 0;
+  for (let j = 0; j < L; j++) {
+    const x = (logits[at + j] as number) - max;
+    z += Math.exp(x);
+    zT += Math.exp(x / temperature);
+  }
+  let acc = 0;
+  let pick = L - 1;
+  for (let j = 0; j < L; j++) {
+    acc += Math.exp(((logits[at + j] as number) - max) / temperature) / zT;
+    if (u < acc) {
+      pick = j;
+      break;
+    }
+  }
+  return [pick, (logits[at + pick] as number) - max - Math.log(z)];
+}
