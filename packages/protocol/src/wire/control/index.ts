@@ -23,6 +23,10 @@ import { readResult } from './result.ts';
 import type { ResultMessage } from './result.ts';
 import { readTask } from './task.ts';
 import type { TaskMessage } from './task.ts';
+import { readStep } from './step.ts';
+import type { StepMessage } from './step.ts';
+import { readAnswer } from './answer.ts';
+import type { AnswerMessage } from './answer.ts';
 import { Fields, invalidField } from './validate.ts';
 
 export type ControlMessage =
@@ -32,7 +36,9 @@ export type ControlMessage =
   | AckMessage
   | NackMessage
   | ErrorMessage
-  | CloseMessage;
+  | CloseMessage
+  | StepMessage
+  | AnswerMessage;
 
 export type ControlType = ControlMessage['type'];
 
@@ -44,6 +50,8 @@ export const CONTROL_TYPES: readonly ControlType[] = Object.freeze([
   'nack',
   'error',
   'close',
+  'step',
+  'answer',
 ]);
 
 export interface ControlLimits {
@@ -107,6 +115,10 @@ export function validateControl(value: unknown): ControlMessage {
       return readError(f);
     case 'close':
       return readClose(f);
+    case 'step':
+      return readStep(f);
+    case 'answer':
+      return readAnswer(f);
     default:
       throw new ProtocolError(
         ErrorCode.UnknownType,
@@ -188,6 +200,8 @@ export type { NackMessage } from './nack.ts';
 export type { Capabilities, CodebookPackRef, OpenMessage, PeerRole, ReliabilityMode } from './open.ts';
 export type { ResultMessage } from './result.ts';
 export type { TaskMessage } from './task.ts';
+export type { StepMessage } from './step.ts';
+export type { AnswerMessage } from './answer.ts';
 export type { MsgpackScanLimits } from './msgpack-scan.ts';
 export { scanMsgpack, DEFAULT_MSGPACK_SCAN_LIMITS } from './msgpack-scan.ts';
 export { PEER_ROLES, RELIABILITY_MODES } from './open.ts';

@@ -1,0 +1,32 @@
+/**
+ * `step`: the cloud announces which cells one generation step committed, before (or while) the
+ * step's token chunks arrive. MaskGIT picks cells by confidence, so unlike the edge's upload
+ * (whose stages follow from the schedule seed) the receiver cannot derive them.
+ *
+ *   { type: 'step', requestId, stream, stage, cells }   cells: bitmap over the grid, LSB first
+ */
+import type { Fields } from './validate.ts';
+import { invalidField } from './validate.ts';
+
+/** Bitmap bytes for the largest grid (128x128 cells). */
+export const MAX_STEP_CELL_BYTES = (128 * 128) / 8;
+
+export interface StepMessage {
+  readonly type: 'step';
+  readonly requestId: number;
+  readonly stream: number;
+  /** Index of the step: the `stage` of its chunks. */
+  readonly stage: number;
+  readonly cells: Uint8Array;
+}
+
+export function readStep(f: Fields): StepMessage {
+  const requestId = f.uint('requestId');
+  const stream = f.uint('stream', 0, 7);
+  const stage = f.uint('stage', 0, 255);
+  const cells = f.optBytes('cells', MAX_STEP_CELL_BYTES);
+  if (cells === undefined) throw invalidField(f.child('cells'), 'missing');
+  const msg: StepMessage = { type: 'step', requestId, stream, stage, cells };
+  f.end();
+  return msg;
+}
