@@ -101,7 +101,7 @@ const samples: ControlMessage[] = [
   { type: 'error', code: 'ERR_CHECKSUM', message: 'chunk 3 of stage 2 failed its CRC' },
   { type: 'error', code: 'x', message: '', requestId: 17 },
   { type: 'close', reason: 'done ✓ — bye 👋' },
-  { type: 'step', requestId: 3, stream: 2, stage: 4, cells: new Uint8Array(32).fill(0x11) },
+  { type: 'step', requestId: 3, stream: 2, stage: 4, upStages: 8, cells: new Uint8Array(32).fill(0x11) },
   { type: 'answer', requestId: 3, piece: 0, tokens: [464, 3290, 50256], done: true },
 ];
 
@@ -234,7 +234,7 @@ const messageArb: fc.Arbitrary<ControlMessage> = fc.oneof(
     { requiredKeys: ['type', 'code', 'message'] },
   ),
   fc.record({ type: fc.constant('close' as const), reason: str(256) }),
-  fc.record({ type: fc.constant('step' as const), requestId: u32, stream: fc.integer({ min: 0, max: 7 }), stage: fc.integer({ min: 0, max: 255 }), cells: fc.uint8Array({ maxLength: 2048 }) }),
+  fc.record({ type: fc.constant('step' as const), requestId: u32, stream: fc.integer({ min: 0, max: 7 }), stage: fc.integer({ min: 0, max: 255 }), upStages: fc.integer({ min: 0, max: 64 }), cells: fc.uint8Array({ maxLength: 2048 }) }),
   fc.record({ type: fc.constant('answer' as const), requestId: u32, piece: fc.integer({ min: 0, max: 65535 }), tokens: fc.array(fc.integer({ min: 0, max: 100_000 }), { maxLength: 256 }), done: fc.boolean() }),
 );
 
@@ -455,9 +455,9 @@ describe('encodeControl argument checks', () => {
       { ...validTask, extra: 1 },
       { ...validOpen, pack: { id: 'x', sha256: 'nope' } },
       { type: 'close', reason: 'r'.repeat(257) },
-      { type: 'step', requestId: 1, stream: 8, stage: 0, cells: new Uint8Array(1) },
+      { type: 'step', requestId: 1, stream: 8, stage: 0, upStages: 0, cells: new Uint8Array(1) },
       { type: 'step', requestId: 1, stream: 0, stage: 0 },
-      { type: 'step', requestId: 1, stream: 0, stage: 0, cells: new Uint8Array(2049) },
+      { type: 'step', requestId: 1, stream: 0, stage: 0, upStages: 0, cells: new Uint8Array(2049) },
       { type: 'answer', requestId: 1, piece: 0, tokens: [100_001], done: false },
       { type: 'answer', requestId: 1, piece: 0, tokens: new Array(257).fill(1), done: false },
       JSON.parse('{"type":"close","reason":"x","__proto__":{"polluted":1}}'),

@@ -3,7 +3,10 @@
  * step's token chunks arrive. MaskGIT picks cells by confidence, so unlike the edge's upload
  * (whose stages follow from the schedule seed) the receiver cannot derive them.
  *
- *   { type: 'step', requestId, stream, stage, cells }   cells: bitmap over the grid, LSB first
+ * The step's tokens are coded conditioned on the cells of the first `upStages` upload stages and
+ * on the earlier steps: the receiver rebuilds exactly that context, whatever else the cloud had.
+ *
+ *   { type: 'step', requestId, stream, stage, upStages, cells }   cells: bitmap over the grid, LSB first
  */
 import type { Fields } from './validate.ts';
 import { invalidField } from './validate.ts';
@@ -17,6 +20,8 @@ export interface StepMessage {
   readonly stream: number;
   /** Index of the step: the `stage` of its chunks. */
   readonly stage: number;
+  /** Upload stages (a prefix) the step's coding context includes. */
+  readonly upStages: number;
   readonly cells: Uint8Array;
 }
 
@@ -24,9 +29,10 @@ export function readStep(f: Fields): StepMessage {
   const requestId = f.uint('requestId');
   const stream = f.uint('stream', 0, 7);
   const stage = f.uint('stage', 0, 255);
+  const upStages = f.uint('upStages', 0, 64);
   const cells = f.optBytes('cells', MAX_STEP_CELL_BYTES);
   if (cells === undefined) throw invalidField(f.child('cells'), 'missing');
-  const msg: StepMessage = { type: 'step', requestId, stream, stage, cells };
+  const msg: StepMessage = { type: 'step', requestId, stream, stage, upStages, cells };
   f.end();
   return msg;
 }
