@@ -1,2 +1,2 @@
-// Placeholder module: see README "Status" for the issue that brings this package.
-export {};
+export { EdgePeer } from './edge-peer.ts';
+export type { EdgeEvent, EdgePeerOptions, EdgeTask, SizedGrid } from './edge-peer.ts';

@@ -7,3 +7,4 @@ export { ImageTokenizer } from './tokenizer.ts';
 export type { PlanarImage, TokenGrid } from './tokenizer.ts';
 export { downscaleAndCrop, psnr } from './image.ts';
 export * from './entropy/index.ts';
+export { yieldToEventLoop } from './yield.ts';

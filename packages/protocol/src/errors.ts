@@ -26,6 +26,10 @@ export const ErrorCode = {
   Duplicate: 'ERR_DUPLICATE',
   /** Arguments that violate an API precondition (programming error, not bad wire data). */
   InvalidArgument: 'ERR_INVALID_ARGUMENT',
+  /** A request or session did not finish within its deadline. */
+  Timeout: 'ERR_TIMEOUT',
+  /** The remote peer reported a failure (its code and message follow). */
+  Remote: 'ERR_REMOTE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

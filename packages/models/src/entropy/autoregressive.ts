@@ -1,6 +1,7 @@
 import { ErrorCode, ProtocolError, RangeDecoder, RangeEncoder, mixedRadixPlanes, tokenChecksum, type TokenPlanes } from '@unimic/protocol';
 import type { InferenceSessionLike, Runtime, TensorLike } from '../inference.ts';
 import type { LoadedPack } from '../load.ts';
+import { yieldToEventLoop } from '../yield.ts';
 import { planeBuilders } from './context-free.ts';
 
 /*
@@ -53,6 +54,7 @@ export class AutoregressiveModel {
 
   private async features(grid: Int32Array): Promise<Float32Array> {
     const out = (await this.backbone.run({ tokens: this.runtime.tensor('int32', grid, [1, this.cells]) })).h;
+    await yieldToEventLoop();
     if (!out || !(out.data instanceof Float32Array) || out.data.length % this.cells !== 0) {
       throw new ProtocolError(ErrorCode.InvalidField, 'autoregressive backbone: output h missing or misshapen');
     }

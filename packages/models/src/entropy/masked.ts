@@ -1,6 +1,7 @@
 import { ErrorCode, ProtocolError, mixedRadixPlanes, type FrequencyTable, type TokenPlanes } from '@unimic/protocol';
 import type { InferenceSessionLike, Runtime, TensorLike } from '../inference.ts';
 import type { LoadedPack } from '../load.ts';
+import { yieldToEventLoop } from '../yield.ts';
 import { planeBuilders } from './context-free.ts';
 import { captionIds, parseCaptionVocab, type CaptionVocab } from './caption-vocab.ts';
 import { UNKNOWN, type LogitsPrediction, type StageEntropyModel, type StageTableAt } from './types.ts';
@@ -100,6 +101,7 @@ export class MaskedEntropyModel implements StageEntropyModel {
       feeds.text = this.runtime.tensor('int32', ids, [1, ids.length]);
     }
     const h = floatOutput(await this.backbone.run(feeds), 'h', S);
+    await yieldToEventLoop();
     const d = h.length / S;
     // the stage's rows, in schedule order: the head sees exactly the stage on both peers
     const rows = new Float32Array(P * d);
@@ -118,6 +120,7 @@ export class MaskedEntropyModel implements StageEntropyModel {
       h: this.runtime.tensor('float32', rows, [1, P, d]),
       digits: this.runtime.tensor('int32', digits, [1, P, K]),
     });
+    await yieldToEventLoop();
     return this.planes.sizes.map((L, k) => floatOutput(out, `logits_d${k}`, P * L));
   }
 

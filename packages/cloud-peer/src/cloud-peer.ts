@@ -1,0 +1,346 @@
+import { Subject, concatMap, defer, type Subscription } from 'rxjs';
+import {
+  ErrorCode,
+  ProtocolError,
+  bpeEncode,
+  decodeChunk,
+  decodeControl,
+  decompressText,
+  encodeControl,
+  isProtocolError,
+  maskFromPositions,
+  type ControlMessage,
+  type OpenMessage,
+  type TaskMessage,
+} from '@unimic/protocol';
+import { UNKNOWN } from '@unimic/models';
+import { ChunkStore, StageReceiver, planRequest, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
+import type { PeerTransport } from '@unimic/transport';
+import type { MaskedPredictor } from './generator.ts';
+import { generateImage } from './maskgit.ts';
+
+/*
+ * The cloud side of a session. Per request, one RxJS pipeline:
+ *
+ *   tokens channel → route by (message, stream) → progressive decode of the upload (a stage as
+ *   soon as it and every earlier stage are in) → known grid → readiness (after stage k, or at a
+ *   deadline) → MaskGIT steps, each coded and sent at once (`step` + chunks) → answer tokens
+ *   (VQA) → `result`.
+ *
+ * Generation reads the grid live, so upload stages that land after it started still inform
+ * the later steps; each step's coding context is named in its `step` message (`upStages`).
+ */
+
+/** Streams answer tokens (BPE ids) for an image and a question. */
+export interface AnswerGenerator {
+  answer(grid: Int32Array, question: readonly number[], seed: number): AsyncIterable<readonly number[]>;
+}
+
+export interface CloudModels {
+  /** Entropy models by chunk-header index: [masked, text-conditional?]. */
+  readonly coding: ModelTable;
+  /** Image generation without and with a prompt. */
+  readonly image: MaskedPredictor;
+  readonly imageWithText?: MaskedPredictor;
+  readonly answer?: AnswerGenerator;
+}
+
+export interface ReadinessPolicy {
+  /** Start generating once this many upload stages are complete (≥ the stage count: wait for all). */
+  readonly afterStages: number;
+  /** …or this long after the task arrived, whatever has arrived. */
+  readonly deadlineMs: number;
+}
+
+export interface CloudPeerOptions {
+  readonly transport: PeerTransport;
+  readonly pack: OpenMessage['pack'];
+  readonly models: CloudModels;
+  readonly readiness?: ReadinessPolicy;
+  /** Default MaskGIT steps when the task does not say. */
+  readonly steps?: number;
+  /** Called with every event, for logs and tests. */
+  readonly onEvent?: (e: CloudEvent) => void;
+}
+
+export type CloudEvent =
+  | { type: 'task'; requestId: number; task: TaskMessage['task']; at: number }
+  | { type: 'upload-stage'; requestId: number; stage: number; complete: boolean; at: number }
+  | { type: 'generation-start'; requestId: number; upStages: number; at: number }
+  | { type: 'step-sent'; requestId: number; step: number; cells: number; bytes: number; inferenceMs: number; at: number }
+  | { type: 'answer-sent'; requestId: number; tokens: number; at: number }
+  | { type: 'result'; requestId: number; ok: boolean; at: number }
+  | { type: 'refused'; requestId?: number; error: ProtocolError; at: number };
+
+const PROTOCOL_VERSION = 1;
+
+export class CloudPeer {
+  private readonly subs: Subscription[] = [];
+  private readonly requests = new Map<number, CloudRequest>();
+  private readonly store = new ChunkStore();
+
+  constructor(private readonly opts: CloudPeerOptions) {
+    const { transport } = opts;
+    this.subs.push(
+      transport.control.messages$.subscribe((bytes) => this.onControl(bytes)),
+      transport.tokens.messages$.subscribe((bytes) => this.onChunk(bytes)),
+    );
+  }
+
+  close(): void {
+    for (const s of this.subs) s.unsubscribe();
+    for (const r of this.requests.values()) r.stop();
+  }
+
+  private emit(e: CloudEvent) {
+    this.opts.onEvent?.(e);
+  }
+
+  async send(msg: ControlMessage): Promise<void> {
+    await this.opts.transport.control.send(encodeControl(msg));
+  }
+
+  private refuse(error: ProtocolError, requestId?: number) {
+    this.emit({ type: 'refused', error, at: performance.now(), ...(requestId === undefined ? {} : { requestId }) });
+    void this.send({ type: 'error', code: error.code, message: error.message.slice(0, 1000), ...(requestId === undefined ? {} : { requestId }) }).catch(() => undefined);
+  }
+
+  private onControl(bytes: Uint8Array) {
+    let msg: ControlMessage;
+    try {
+      msg = decodeControl(bytes);
+    } catch (err) {
+      if (isProtocolError(err)) return this.refuse(err);
+      throw err;
+    }
+    switch (msg.type) {
+      case 'open':
+        if (msg.pack.sha256 !== this.opts.pack.sha256) {
+          return this.refuse(new ProtocolError(ErrorCode.InvalidField, `edge uses pack ${msg.pack.id} (${msg.pack.sha256.slice(0, 12)}…), this cloud ${this.opts.pack.id}`));
+        }
+        void this.send({
+          type: 'open',
+          protocolVersion: PROTOCOL_VERSION,
+          role: 'cloud',
+          pack: this.opts.pack,
+          capabilities: {
+            models: this.opts.models.coding.map((m) => m.name),
+            tasks: this.opts.models.answer ? ['t2i', 'inpaint', 'outpaint', 'vqa'] : ['t2i', 'inpaint', 'outpaint'],
+            maxChunkBytes: 1200,
+          },
+        });
+        return;
+      case 'task':
+        return this.startRequest(msg);
+      case 'nack':
+        for (const c of msg.chunks.length ? this.store.resend(msg.stream, msg.message, msg.stage, msg.chunks) : this.store.stage(msg.stream, msg.message, msg.stage)) {
+          void this.opts.transport.tokens.send(c).catch(() => undefined);
+        }
+        return;
+      case 'close':
+        for (const r of this.requests.values()) r.stop();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private startRequest(task: TaskMessage) {
+    if (this.requests.has(task.requestId)) return this.refuse(new ProtocolError(ErrorCode.Duplicate, `request ${task.requestId} already running`), task.requestId);
+    let plan: RequestPlan;
+    let text: number[] = [];
+    try {
+      plan = planRequest(task);
+      if (task.text) text = Array.from(bpeEncode(decompressText(task.text)));
+      if (task.task === 'vqa' && !this.opts.models.answer) throw new ProtocolError(ErrorCode.InvalidArgument, 'this cloud has no VQA model');
+    } catch (err) {
+      if (isProtocolError(err)) return this.refuse(err, task.requestId);
+      throw err;
+    }
+    const req = new CloudRequest(this, this.opts, plan, text, this.store);
+    this.requests.set(task.requestId, req);
+    this.emit({ type: 'task', requestId: task.requestId, task: task.task, at: performance.now() });
+    req.run().finally(() => {
+      this.requests.delete(task.requestId);
+      this.store.forget(task.requestId);
+    });
+  }
+
+  private onChunk(bytes: Uint8Array) {
+    let message: number;
+    try {
+      message = decodeChunk(bytes).header.message;
+    } catch (err) {
+      if (isProtocolError(err)) return this.emit({ type: 'refused', error: err, at: performance.now() });
+      throw err;
+    }
+    const req = this.requests.get(message);
+    if (!req) return this.emit({ type: 'refused', error: new ProtocolError(ErrorCode.InvalidField, `chunk for unknown request ${message}`), at: performance.now() });
+    req.chunk(bytes);
+  }
+
+  /** @internal */
+  emitEvent(e: CloudEvent) {
+    this.emit(e);
+  }
+}
+
+class CloudRequest {
+  private readonly inbox = new Subject<Uint8Array>();
+  private readonly uploaded: Int32Array;
+  private readonly receiver: StageReceiver;
+  private readonly sub: Subscription;
+  private stopped = false;
+  private readonly t0 = performance.now();
+  private bytesUp = 0;
+  private tokensUp = 0;
+  private wake: (() => void) | null = null;
+  private readonly codingText: readonly number[] | undefined;
+
+  constructor(
+    private readonly peer: CloudPeer,
+    private readonly opts: CloudPeerOptions,
+    private readonly plan: RequestPlan,
+    private readonly text: number[],
+    private readonly store: ChunkStore,
+  ) {
+    const cells = plan.side * plan.side;
+    this.uploaded = new Int32Array(cells).fill(UNKNOWN);
+    // the upload of an image with a prompt is coded by the text-conditional model (index 1)
+    const prompt = plan.task.task !== 'vqa' && text.length > 0 && opts.models.coding[1] ? text : undefined;
+    this.codingText = prompt;
+    this.receiver = new StageReceiver(
+      {
+        positionsOf: (s) => plan.upStages[s],
+        contextFor: (s) => (this.receiver.completePrefix >= s ? this.prefixGrid(s) : undefined),
+      },
+      opts.models.coding,
+      prompt,
+      Math.max(0, plan.upStages.length - 1),
+    );
+    // one decode at a time per request, in arrival order
+    this.sub = this.inbox.pipe(concatMap((bytes) => defer(() => this.receiver.push(bytes)))).subscribe(({ updates, failures }) => {
+      for (const u of updates) {
+        u.cells.forEach((c, j) => (this.uploaded[c] = u.tokens[j] as number));
+        this.tokensUp += u.cells.length;
+        this.peer.emitEvent({ type: 'upload-stage', requestId: plan.task.requestId, stage: u.stage, complete: u.complete, at: performance.now() });
+      }
+      for (const f of failures) {
+        if (f.header) void this.peer.send({ type: 'nack', stream: f.header.stream, message: f.header.message, stage: f.header.stage, chunks: [f.header.chunkIndex] }).catch(() => undefined);
+        this.peer.emitEvent({ type: 'refused', requestId: plan.task.requestId, error: f.error, at: performance.now() });
+      }
+      this.wake?.();
+    });
+  }
+
+  chunk(bytes: Uint8Array) {
+    this.bytesUp += bytes.length;
+    this.inbox.next(bytes);
+  }
+
+  stop() {
+    this.stopped = true;
+    this.wake?.();
+    this.sub.unsubscribe();
+  }
+
+  /** Upload stages complete (empty stages count as complete). */
+  private completeStages(): number {
+    let n = this.receiver.completePrefix;
+    while (n < this.plan.upStages.length && (this.plan.upStages[n] as Uint16Array).length === 0) n++;
+    return n;
+  }
+
+  /** The uploaded grid restricted to stages < k: the context both peers can rebuild. */
+  private prefixGrid(k: number): Int32Array {
+    const g = new Int32Array(this.uploaded.length).fill(UNKNOWN);
+    for (const st of this.plan.upStages.slice(0, k)) for (const p of st) g[p] = this.uploaded[p] as number;
+    return g;
+  }
+
+  private async waitReady(): Promise<void> {
+    const policy = this.opts.readiness ?? { afterStages: Infinity, deadlineMs: 30_000 };
+    const need = Math.min(policy.afterStages, this.plan.upStages.length);
+    const deadline = this.t0 + policy.deadlineMs;
+    while (!this.stopped && this.completeStages() < need && performance.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, Math.max(1, deadline - performance.now()));
+      });
+    }
+  }
+
+  async run(): Promise<void> {
+    const { plan, opts } = this;
+    const requestId = plan.task.requestId;
+    let tokensDown = 0;
+    let bytesDown = 0;
+    let ok = true;
+    await this.waitReady();
+    const upStages = this.completeStages();
+    this.peer.emitEvent({ type: 'generation-start', requestId, upStages, at: performance.now() });
+    try {
+      if (plan.task.task === 'vqa') {
+        let piece = 0;
+        const answer = opts.models.answer as AnswerGenerator;
+        for await (const tokens of answer.answer(this.uploaded.slice(), this.text, plan.task.schedule.seed)) {
+          if (this.stopped) break;
+          await this.peer.send({ type: 'answer', requestId, piece: piece++, tokens: [...tokens], done: false });
+          tokensDown += tokens.length;
+          this.peer.emitEvent({ type: 'answer-sent', requestId, tokens: tokens.length, at: performance.now() });
+        }
+        await this.peer.send({ type: 'answer', requestId, piece, tokens: [], done: true });
+      } else {
+        const withText = this.text.length > 0 && opts.models.imageWithText;
+        const predictor = withText ? (opts.models.imageWithText as MaskedPredictor) : opts.models.image;
+        const committed = new Int32Array(plan.side * plan.side).fill(UNKNOWN);
+        let tGen = performance.now();
+        for await (const step of generateImage(predictor, {
+          target: plan.target,
+          context: () => windowContext(plan, this.uploaded, UNKNOWN),
+          ...(withText ? { text: this.text } : {}),
+          steps: plan.task.steps ?? opts.steps ?? 8,
+          seed: plan.task.schedule.seed,
+        })) {
+          if (this.stopped) break;
+          const inferenceMs = performance.now() - tGen;
+          // code against what the edge can rebuild: the complete upload prefix + earlier steps
+          const k = this.completeStages();
+          const context = windowContext(plan, this.prefixGrid(k), UNKNOWN);
+          committed.forEach((t, i) => t !== UNKNOWN && (context[i] = t));
+          const modelIndex = this.codingText ? 1 : 0;
+          const chunks = await this.store.code({
+            model: opts.models.coding[modelIndex] as ModelTable[number],
+            modelIndex,
+            context,
+            positions: step.positions,
+            tokens: step.tokens,
+            ...(this.codingText ? { text: this.codingText } : {}),
+            stream: plan.downStream,
+            message: requestId,
+            stage: step.step,
+          });
+          await this.peer.send({ type: 'step', requestId, stream: plan.downStream, stage: step.step, upStages: k, cells: maskFromPositions(step.positions, plan.side, plan.side) });
+          for (const c of chunks) await opts.transport.tokens.send(c);
+          step.positions.forEach((p, j) => (committed[p] = step.tokens[j] as number));
+          const bytes = chunks.reduce((a, c) => a + c.length, 0);
+          bytesDown += bytes;
+          tokensDown += step.positions.length;
+          this.peer.emitEvent({ type: 'step-sent', requestId, step: step.step, cells: step.positions.length, bytes, inferenceMs, at: performance.now() });
+          tGen = performance.now();
+        }
+      }
+    } catch (err) {
+      ok = false;
+      if (!isProtocolError(err)) throw err;
+      this.peer.emitEvent({ type: 'refused', requestId, error: err, at: performance.now() });
+      await this.peer.send({ type: 'error', code: err.code, message: err.message.slice(0, 1000), requestId }).catch(() => undefined);
+    }
+    await this.peer
+      .send({ type: 'result', requestId, ok, tokensUp: this.tokensUp, tokensDown, bytesUp: this.bytesUp, bytesDown, stagesUsed: upStages, elapsedMs: performance.now() - this.t0 })
+      .catch(() => undefined);
+    this.peer.emitEvent({ type: 'result', requestId, ok, at: performance.now() });
+    // keep decoding late upload chunks briefly? The request is over: stop.
+    this.stop();
+  }
+}

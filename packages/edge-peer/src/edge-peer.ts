@@ -1,0 +1,351 @@
+import { Observable, Subject, concatMap, defer, filter, firstValueFrom, map, take, timeout, type Subscription } from 'rxjs';
+import {
+  ErrorCode,
+  ProtocolError,
+  bpeDecode,
+  bpeEncode,
+  compressText,
+  decodeChunk,
+  decodeControl,
+  encodeControl,
+  isProtocolError,
+  maskFromPositions,
+  maskedPositions,
+  type ControlMessage,
+  type ExtensionSide,
+  type OpenMessage,
+  type ResultMessage,
+  type ScheduleKind,
+  type TaskMessage,
+  type TaskName,
+} from '@unimic/protocol';
+import { UNKNOWN, type LoadedPack } from '@unimic/models';
+import { ChunkStore, StageReceiver, planRequest, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
+import type { PeerTransport } from '@unimic/transport';
+
+/*
+ * The edge side of a session: sends a task and the token subset it needs, stage by stage, and
+ * decodes the cloud's generation steps progressively as they land (each step as soon as its
+ * `step` message, its chunks and every earlier step are in). Everything it shows is derived from
+ * tokens; the pixels never leave the edge.
+ */
+
+export interface EdgeTask {
+  readonly task: TaskName;
+  readonly requestId: number;
+  /** The edge's image tokens (16x16 raster), for every task but text-to-image. */
+  readonly grid?: Int32Array;
+  /** Prompt (t2i, optional for inpainting/outpainting) or question (VQA). */
+  readonly text?: string;
+  /** Inpainting: the cells to regenerate. */
+  readonly region?: ArrayLike<number>;
+  readonly outpaint?: { readonly side: ExtensionSide; readonly amount: number };
+  readonly schedule?: { readonly kind: ScheduleKind; readonly stages: number; readonly seed: number };
+  /** MaskGIT steps the cloud should take. */
+  readonly steps?: number;
+  /** The request fails with ERR_TIMEOUT if no result came by then (default 120 s). */
+  readonly deadlineMs?: number;
+}
+
+/** A token grid with its size (the outpainting canvas is wider or taller than the model grid). */
+export interface SizedGrid {
+  readonly width: number;
+  readonly height: number;
+  readonly tokens: Int32Array;
+}
+
+export type EdgeEvent =
+  | { readonly type: 'upload-stage'; readonly stage: number; readonly cells: number; readonly bytes: number; readonly at: number }
+  | { readonly type: 'step'; readonly step: number; readonly cells: number; readonly bytes: number; readonly grid: SizedGrid; readonly done: boolean; readonly at: number }
+  | { readonly type: 'answer'; readonly tokens: readonly number[]; readonly text: string; readonly done: boolean; readonly at: number }
+  | { readonly type: 'result'; readonly result: ResultMessage; readonly bytesUp: number; readonly bytesDown: number; readonly at: number };
+
+export interface EdgePeerOptions {
+  readonly transport: PeerTransport;
+  readonly pack: LoadedPack;
+  /** Entropy models by chunk-header index: [masked, text-conditional?] — the cloud's list. */
+  readonly models: ModelTable;
+}
+
+const PROTOCOL_VERSION = 1;
+
+export class EdgePeer {
+  private readonly control$ = new Subject<ControlMessage>();
+  private readonly chunks$ = new Subject<Uint8Array>();
+  private readonly subs: Subscription[] = [];
+  private readonly store = new ChunkStore();
+  private readonly ready: Promise<OpenMessage>;
+
+  constructor(private readonly opts: EdgePeerOptions) {
+    const { transport } = opts;
+    this.subs.push(
+      transport.control.messages$.subscribe((bytes) => {
+        try {
+          this.control$.next(decodeControl(bytes));
+        } catch (err) {
+          if (!isProtocolError(err)) throw err;
+        }
+      }),
+      transport.tokens.messages$.subscribe((b) => this.chunks$.next(b)),
+      this.control$.pipe(filter((m) => m.type === 'nack')).subscribe((m) => {
+        if (m.type !== 'nack') return;
+        const again = m.chunks.length ? this.store.resend(m.stream, m.message, m.stage, m.chunks) : this.store.stage(m.stream, m.message, m.stage);
+        for (const c of again) void transport.tokens.send(c).catch(() => undefined);
+      }),
+    );
+    this.ready = firstValueFrom(
+      this.control$.pipe(
+        filter((m): m is OpenMessage => m.type === 'open' || m.type === 'error'),
+        map((m) => {
+          if (m.type !== 'open') throw new ProtocolError(ErrorCode.InvalidField, `cloud refused the session: ${(m as { message?: string }).message ?? ''}`);
+          return m;
+        }),
+        take(1),
+        timeout(15_000),
+      ),
+    );
+  }
+
+  /** Opens the session: proves the pack, learns what the cloud can do. */
+  async open(): Promise<OpenMessage> {
+    const { pack } = this.opts;
+    await this.send({
+      type: 'open',
+      protocolVersion: PROTOCOL_VERSION,
+      role: 'edge',
+      pack: { id: pack.manifest.id, sha256: pack.digest },
+      capabilities: { models: this.opts.models.map((m) => m.name), tasks: ['t2i', 'inpaint', 'outpaint', 'vqa'], maxChunkBytes: 1200 },
+    });
+    const cloud = await this.ready;
+    const mine = this.opts.models.map((m) => m.name).join(',');
+    if (cloud.capabilities.models.join(',') !== mine) {
+      throw new ProtocolError(ErrorCode.InvalidField, `model lists differ: edge [${mine}], cloud [${cloud.capabilities.models.join(',')}]`);
+    }
+    return cloud;
+  }
+
+  close(): void {
+    for (const s of this.subs) s.unsubscribe();
+  }
+
+  private async send(msg: ControlMessage) {
+    await this.opts.transport.control.send(encodeControl(msg));
+  }
+
+  /** Runs one request: a cold observable of progress events that completes with the result. */
+  run(t: EdgeTask): Observable<EdgeEvent> {
+    return new Observable<EdgeEvent>((subscriber) => {
+      const run = new EdgeRequest(this.opts, t, this.store, (m) => this.send(m));
+      const subs = [
+        this.control$.subscribe((m) => run.control(m)),
+        this.chunks$.subscribe((b) => run.chunk(b)),
+        run.events$.subscribe(subscriber),
+      ];
+      run.start().catch((err) => subscriber.error(err));
+      return () => {
+        run.stop();
+        for (const s of subs) s.unsubscribe();
+        this.store.forget(t.requestId);
+      };
+    });
+  }
+}
+
+class EdgeRequest {
+  readonly events$ = new Subject<EdgeEvent>();
+  private readonly plan: RequestPlan;
+  private readonly task: TaskMessage;
+  private readonly original: Int32Array;
+  private readonly steps = new Map<number, { cells: Uint16Array; upStages: number }>();
+  private readonly generated: Int32Array;
+  private readonly receiver: StageReceiver;
+  private readonly inbox = new Subject<Uint8Array | null>();
+  private readonly sub: Subscription;
+  private readonly codingText: readonly number[] | undefined;
+  private readonly answer: number[] = [];
+  private bytesUp = 0;
+  private bytesDown = 0;
+  private stepsDone = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly opts: EdgePeerOptions,
+    private readonly t: EdgeTask,
+    private readonly store: ChunkStore,
+    private readonly send: (m: ControlMessage) => Promise<void>,
+  ) {
+    const side = 16;
+    const cells = side * side;
+    if (t.task !== 't2i' && (!t.grid || t.grid.length !== cells)) throw new ProtocolError(ErrorCode.InvalidArgument, `${t.task} needs the image's ${cells} tokens`);
+    this.original = t.grid ? Int32Array.from(t.grid) : new Int32Array(cells).fill(UNKNOWN);
+    const text = t.text ?? '';
+    this.task = {
+      type: 'task',
+      requestId: t.requestId,
+      task: t.task,
+      grid: { width: side, height: side },
+      schedule: t.schedule ?? { kind: 'cosine', stages: 8, seed: t.requestId },
+      ...(text ? { text: compressText(text) } : {}),
+      ...(t.task === 'inpaint' ? { mask: maskFromPositions(t.region ?? [], side, side) } : {}),
+      ...(t.task === 'outpaint' ? { outpaint: t.outpaint ?? { side: 'right', amount: 8 } } : {}),
+      ...(t.steps ? { steps: t.steps } : {}),
+    };
+    this.plan = planRequest(this.task, side);
+    const ids = text ? Array.from(bpeEncode(text)) : [];
+    this.codingText = t.task !== 'vqa' && ids.length > 0 && opts.models[1] ? ids : undefined;
+    this.generated = new Int32Array(cells).fill(UNKNOWN);
+    this.receiver = new StageReceiver(
+      {
+        positionsOf: (s) => this.steps.get(s)?.cells,
+        contextFor: (s) => this.stepContext(s),
+      },
+      opts.models,
+      this.codingText,
+    );
+    this.sub = this.inbox.pipe(concatMap((b) => defer(() => (b ? this.receiver.push(b) : this.receiver.drain())))).subscribe(({ updates, failures }) => {
+      for (const u of updates) {
+        u.cells.forEach((c, j) => (this.generated[c] = u.tokens[j] as number));
+        if (u.complete) {
+          this.stepsDone++;
+          this.events$.next({ type: 'step', step: u.stage, cells: u.cells.length, bytes: 0, grid: this.output(), done: this.generatedAll(), at: performance.now() });
+        }
+      }
+      for (const f of failures) {
+        if (f.header) void this.send({ type: 'nack', stream: f.header.stream, message: f.header.message, stage: f.header.stage, chunks: [f.header.chunkIndex] }).catch(() => undefined);
+      }
+      this.maybeFinish();
+    });
+  }
+
+  private generatedAll(): boolean {
+    return this.plan.target.every((p) => this.generated[p] !== UNKNOWN);
+  }
+
+  /** What the cloud coded step s against: the upload prefix it names + earlier steps. */
+  private stepContext(s: number): Int32Array | undefined {
+    const info = this.steps.get(s);
+    if (!info) return undefined;
+    for (let i = 0; i < s; i++) if (!this.receiver.complete(i)) return undefined;
+    const prefix = new Int32Array(this.original.length).fill(UNKNOWN);
+    for (const st of this.plan.upStages.slice(0, info.upStages)) for (const p of st) prefix[p] = this.original[p] as number;
+    const ctx = windowContext(this.plan, prefix, UNKNOWN);
+    for (let i = 0; i < s; i++) for (const p of this.steps.get(i)?.cells ?? []) ctx[p] = this.generated[p] as number;
+    return ctx;
+  }
+
+  /** The output so far: the model window (inpainting, t2i) or the whole canvas (outpainting). */
+  output(): SizedGrid {
+    const window = windowContext(this.plan, this.original, UNKNOWN);
+    if (this.t.task === 'inpaint') window.set(this.original), this.plan.target.forEach((p) => (window[p] = UNKNOWN));
+    for (const p of this.plan.target) window[p] = this.generated[p] as number;
+    const { canvas, windowToCanvas } = this.plan;
+    if (!canvas || !windowToCanvas) return { width: 16, height: 16, tokens: window };
+    const tokens = new Int32Array(canvas.width * canvas.height).fill(UNKNOWN);
+    canvas.oldToNew.forEach((np, old) => (tokens[np] = this.original[old] as number));
+    windowToCanvas.forEach((cp, i) => this.plan.target.includes(i) && (tokens[cp] = window[i] as number));
+    return { width: canvas.width, height: canvas.height, tokens };
+  }
+
+  private result: ResultMessage | undefined;
+  private answerDone = false;
+
+  control(m: ControlMessage) {
+    if (this.finished) return;
+    if ('requestId' in m && m.requestId !== this.t.requestId) return;
+    switch (m.type) {
+      case 'step': {
+        if (m.stream !== this.plan.downStream || this.steps.has(m.stage)) return;
+        let cells: Uint16Array;
+        try {
+          cells = maskedPositions(m.cells, 16, 16);
+          if (!cells.every((c) => this.plan.target.includes(c))) throw new ProtocolError(ErrorCode.InvalidField, `step ${m.stage} names cells outside the target`);
+        } catch (err) {
+          return this.fail(err as ProtocolError);
+        }
+        this.steps.set(m.stage, { cells, upStages: m.upStages });
+        this.inbox.next(null); // chunks of this step may be waiting
+        return;
+      }
+      case 'answer':
+        this.answer.push(...m.tokens);
+        if (m.done) this.answerDone = true;
+        this.events$.next({ type: 'answer', tokens: m.tokens, text: bpeDecode(this.answer), done: m.done, at: performance.now() });
+        return this.maybeFinish();
+      case 'result':
+        this.result = m;
+        return this.maybeFinish();
+      case 'error':
+        return this.fail(new ProtocolError(ErrorCode.Remote, `cloud: ${m.code}: ${m.message}`));
+      default:
+        return;
+    }
+  }
+
+  chunk(bytes: Uint8Array) {
+    if (this.finished) return;
+    let h;
+    try {
+      h = decodeChunk(bytes).header;
+    } catch {
+      return;
+    }
+    if (h.message !== this.t.requestId || h.stream !== this.plan.downStream) return;
+    this.bytesDown += bytes.length;
+    this.inbox.next(bytes);
+  }
+
+  private maybeFinish() {
+    const r = this.result;
+    if (!r || this.finished) return;
+    const complete = this.t.task === 'vqa' ? this.answerDone : !r.ok || this.generatedAll();
+    if (!complete) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    if (!r.ok) return this.fail(new ProtocolError(ErrorCode.Remote, `request ${r.requestId} failed at the cloud`));
+    this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, at: performance.now() });
+    this.events$.complete();
+  }
+
+  private fail(err: ProtocolError) {
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.events$.error(err);
+  }
+
+  stop() {
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.sub.unsubscribe();
+  }
+
+  async start(): Promise<void> {
+    const deadline = this.t.deadlineMs ?? 120_000;
+    this.timer = setTimeout(() => this.fail(new ProtocolError(ErrorCode.Timeout, `request ${this.t.requestId}: no result within ${deadline} ms`)), deadline);
+    await this.send(this.task);
+    if (this.plan.upStream === null) return;
+    const modelIndex = this.codingText ? 1 : 0;
+    const model = this.opts.models[modelIndex] as ModelTable[number];
+    const context = new Int32Array(this.original.length).fill(UNKNOWN);
+    for (const [stage, positions] of this.plan.upStages.entries()) {
+      if (this.finished) return;
+      if (positions.length === 0) continue;
+      const chunks = await this.store.code({
+        model,
+        modelIndex,
+        context: context.slice(),
+        positions,
+        tokens: Array.from(positions, (p) => this.original[p] as number),
+        ...(this.codingText ? { text: this.codingText } : {}),
+        stream: this.plan.upStream,
+        message: this.t.requestId,
+        stage,
+      });
+      for (const c of chunks) await this.opts.transport.tokens.send(c);
+      const bytes = chunks.reduce((a, c) => a + c.length, 0);
+      this.bytesUp += bytes;
+      for (const p of positions) context[p] = this.original[p] as number;
+      this.events$.next({ type: 'upload-stage', stage, cells: positions.length, bytes, at: performance.now() });
+    }
+  }
+}
