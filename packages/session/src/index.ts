@@ -6,3 +6,4 @@ export { ChunkStore } from './sender.ts';
 export type { StageToSend } from './sender.ts';
 export { SESSION_MODEL_ROLES, sessionModels } from './models.ts';
 export type { SessionModels } from './models.ts';
+export { sessionRelay } from './relay.ts';

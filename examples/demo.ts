@@ -1,0 +1,101 @@
+/**
+ * `npm start` — the UniMIC-RTC tour on loopback: a signaling server, a cloud worker and an edge,
+ * connected by WebRTC (werift) through it, with the default model pack. Each task runs on a
+ * bundled sample image (Kodak, 128x128), twice: with the cloud starting after the first upload
+ * stages (early start), and waiting for every token. Prints one table, writes one PNG strip of the
+ * progressive frames per task.
+ *
+ *   npm start [-- --out DIR] [-- --early K]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { downscaleAndCrop, type PlanarImage } from '@unimic/models';
+import { readPng, toPng } from '@unimic/models/node';
+import type { EdgeEvent, EdgeTask } from '@unimic/edge-peer';
+import { ROOT, runTask, startLocalStack, strip, type TaskRun } from './local-stack.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? (args[i + 1] as string) : def;
+};
+const outDir = path.resolve(opt('out', path.join(ROOT, 'out/demo')));
+const early = Number(opt('early', '3'));
+mkdirSync(outDir, { recursive: true });
+
+const t0 = performance.now();
+const log = (s: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}\n`);
+log('loading the default pack and starting signaling, cloud and edge on loopback…');
+const stack = await startLocalStack(undefined, { afterStages: early, deadlineMs: 30_000 });
+log(`session ${stack.edge.session} open in ${stack.edge.setupMs.toFixed(0)} ms (signaling → WebRTC → protocol open)`);
+
+const sample = async (name: string) => downscaleAndCrop(await readPng(path.join(ROOT, 'examples/samples', name)), 1, 128);
+const gridOf = async (img: PlanarImage) => (await stack.tokenizer.encode(img)).tokens;
+const center = Array.from({ length: 256 }, (_, i) => i).filter((i) => i % 16 >= 4 && i % 16 < 12 && i >> 4 >= 4 && i >> 4 < 12);
+
+interface Tour {
+  name: string;
+  input?: PlanarImage;
+  task: Omit<EdgeTask, 'requestId'>;
+}
+const parrots = await sample('kodim23.png');
+const hats = await sample('kodim04.png');
+const beach = await sample('kodim12.png');
+const tours: Tour[] = [
+  { name: 'inpaint', input: parrots, task: { task: 'inpaint', grid: await gridOf(parrots), region: center, steps: 8 } },
+  { name: 'outpaint', input: beach, task: { task: 'outpaint', grid: await gridOf(beach), outpaint: { side: 'right', amount: 8 }, steps: 8 } },
+  { name: 't2i', task: { task: 't2i', text: 'a red boat on a blue sea', steps: 8 } },
+];
+if (stack.edge.cloud.capabilities.tasks.includes('vqa')) tours.push({ name: 'vqa', input: hats, task: { task: 'vqa', grid: await gridOf(hats), text: 'what colour is the hat?' } });
+
+const rows: string[][] = [];
+let requestId = 1;
+for (const tour of tours) {
+  log(`${tour.name}: early start (cloud begins after upload stage ${early} of 8)…`);
+  stack.readiness.afterStages = early;
+  const fast = await runTask(stack, { ...tour.task, requestId: requestId++ } as EdgeTask, (e, ms) => {
+    if (e.type === 'step') log(`  step ${e.step + 1}: ${e.cells} tokens decoded at ${ms.toFixed(0)} ms`);
+    if (e.type === 'answer') log(`  answer so far: ${JSON.stringify(e.text)}`);
+  });
+  log(`${tour.name}: waiting for every token…`);
+  stack.readiness.afterStages = 99;
+  const full = await runTask(stack, { ...tour.task, requestId: requestId++ } as EdgeTask);
+  rows.push(row(tour, fast, full));
+  await writeStrip(tour, fast);
+}
+
+function row(tour: Tour, fast: TaskRun, full: TaskRun): string[] {
+  const pixels = 128 * 128;
+  return [
+    tour.name,
+    String(fast.bytesUp),
+    String(fast.bytesDown),
+    ((fast.bytesUp * 8) / pixels).toFixed(4),
+    ((fast.bytesDown * 8) / pixels).toFixed(4),
+    `${fast.upStagesUsed}/8`,
+    fast.firstPreviewMs.toFixed(0),
+    fast.finalMs.toFixed(0),
+    full.finalMs.toFixed(0),
+  ];
+}
+
+async function writeStrip(tour: Tour, run: TaskRun) {
+  const steps = run.events.filter((e): e is Extract<EdgeEvent, { type: 'step' }> => e.type === 'step');
+  const frames: PlanarImage[] = [];
+  if (tour.input) frames.push(tour.input);
+  for (const s of steps) frames.push(await stack.renderer.render(s.grid));
+  const file = path.join(outDir, `${tour.name}.png`);
+  writeFileSync(file, toPng(strip(frames)));
+  log(`${tour.name}: ${frames.length} frames → ${path.relative(process.cwd(), file)}`);
+}
+
+const header = ['task', 'bytes up', 'bytes down', 'bpp up', 'bpp down', 'stages', 'first preview ms', 'final ms', 'final ms (wait all)'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+console.log(`\nUniMIC-RTC on loopback — pack ${stack.pack.manifest.id}, ${stack.models.list.map((m) => m.name).join(' + ')} entropy models, bpp over 128x128 pixels`);
+console.log(line(header));
+console.log(widths.map((w) => '─'.repeat(w)).join('  '));
+for (const r of rows) console.log(line(r));
+console.log(`\nprogressive frames (input first, then one frame per generation step): ${path.relative(process.cwd(), outDir)}/`);
+await stack.close();
+process.exit(0);

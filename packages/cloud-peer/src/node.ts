@@ -1,0 +1,62 @@
+import { filter, type Subscription } from 'rxjs';
+import { connectSignaling } from '@unimic/signaling';
+import { WeriftPeer, negotiate, type NegotiationMessage } from '@unimic/transport';
+import { sessionRelay } from '@unimic/session';
+import { CloudPeer, type CloudPeerOptions } from './cloud-peer.ts';
+
+/*
+ * A cloud worker in Node: registers with the signaling server, and for every session it is
+ * assigned answers the edge's WebRTC offer (werift) and serves it with a CloudPeer.
+ */
+
+export interface CloudWorkerOptions extends Omit<CloudPeerOptions, 'transport'> {
+  readonly signalingUrl: string;
+  readonly token: string;
+  readonly onSession?: (session: string, peer: CloudPeer) => void;
+}
+
+export interface CloudWorker {
+  readonly id: string;
+  /** Live peers by session id. */
+  readonly peers: ReadonlyMap<string, CloudPeer>;
+  close(): Promise<void>;
+}
+
+export async function startCloudWorker(opts: CloudWorkerOptions): Promise<CloudWorker> {
+  const client = await connectSignaling(opts.signalingUrl, opts.token);
+  await client.registerWorker();
+  const peers = new Map<string, CloudPeer>();
+  const transports = new Map<string, WeriftPeer>();
+  const sub: Subscription = client.messages$.pipe(filter((m) => m.type === 'session-assigned')).subscribe((m) => {
+    const session = (m as { session: string }).session;
+    const transport = new WeriftPeer({ role: 'answerer' });
+    transports.set(session, transport);
+    negotiate(transport, sessionRelay<NegotiationMessage>(client, session))
+      .then(() => {
+        const peer = new CloudPeer({ ...opts, transport });
+        peers.set(session, peer);
+        opts.onSession?.(session, peer);
+        transport.state$.subscribe((s) => {
+          if (s === 'closed' || s === 'failed') {
+            peer.close();
+            peers.delete(session);
+            transports.delete(session);
+          }
+        });
+      })
+      .catch(() => {
+        transports.delete(session);
+        void transport.close();
+      });
+  });
+  return {
+    id: client.id,
+    peers,
+    async close() {
+      sub.unsubscribe();
+      for (const p of peers.values()) p.close();
+      await Promise.all([...transports.values()].map((t) => t.close()));
+      client.close();
+    },
+  };
+}
