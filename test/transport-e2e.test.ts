@@ -3,61 +3,18 @@
  * enforced: the edge gets a worker, both channels open over werift, messages echo both ways, and
  * when the cloud process dies the edge reports the loss within 2 s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mintToken } from '@unimic/signaling';
+import { processes } from './fixtures/processes.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const procs: ChildProcess[] = [];
+const { start, killAll } = processes(root);
 
-interface Line {
-  event: string;
-  [k: string]: unknown;
-}
-
-/** Starts a TS process and returns a function that waits for its next line matching `pred`. */
-function start(script: string, args: string[], env: Record<string, string>) {
-  // `node --import tsx` runs the TypeScript in this one process (the tsx binary would add a parent
-  // process, and killing that parent would leave the peer running).
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(child);
-  const lines: string[] = [];
-  /** Lines already handed out: each waitFor returns the next matching line, in order. */
-  const used = new Set<number>();
-  const waiters: Array<{ pred: (l: string) => boolean; resolve: (l: string) => void }> = [];
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += String(d)));
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    lines.push(line);
-    const w = waiters.find((x) => x.pred(line));
-    if (w) {
-      used.add(lines.length - 1);
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(line);
-    }
-  });
-  const waitFor = (pred: (l: string) => boolean, ms = 20_000) =>
-    new Promise<string>((resolve, reject) => {
-      const at = lines.findIndex((l, i) => !used.has(i) && pred(l));
-      if (at >= 0) {
-        used.add(at);
-        return resolve(lines[at] as string);
-      }
-      const t = setTimeout(() => reject(new Error(`${script}: no matching line in ${ms} ms; stdout:\n${lines.join('\n')}\nstderr:\n${stderr}`)), ms);
-      waiters.push({ pred, resolve: (l) => (clearTimeout(t), resolve(l)) });
-    });
-  const event = async (name: string, ms?: number): Promise<Line> => JSON.parse(await waitFor((l) => l.startsWith('{') && (JSON.parse(l) as Line).event === name, ms)) as Line;
-  return { child, waitFor, event };
-}
-
-afterAll(() => {
-  for (const p of procs) p.kill('SIGKILL');
-});
+afterAll(killAll);
 
 describe('three processes on loopback', () => {
   it('signaling + cloud + edge: auth, channels, echo both ways, loss seen within 2 s', async () => {

@@ -461,9 +461,16 @@ export class WeriftPeer implements PeerTransport {
   private startHeartbeat(): void {
     const hb = this.opts.heartbeat;
     if (!hb) return;
+    let lastTick = performance.now();
     this.heartbeatTimer = setInterval(() => {
       if (this.state !== 'open') return;
-      const silent = performance.now() - this.lastRx;
+      const now = performance.now();
+      // A late tick means this process's own event loop was blocked (model inference): packets
+      // that came meanwhile are still queued behind this timer, so the blocked time is not the
+      // peer's silence. Credit it; a peer that is really gone is still found one timeout later.
+      if (now - lastTick > 2 * hb.intervalMs) this.lastRx = Math.max(this.lastRx, now - hb.intervalMs);
+      lastTick = now;
+      const silent = now - this.lastRx;
       if (silent > hb.timeoutMs) {
         this.terminate('failed', `peer lost: nothing received for ${Math.round(silent)} ms`);
         return;

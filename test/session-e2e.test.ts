@@ -1,0 +1,43 @@
+/**
+ * All tasks over real WebRTC as separate processes: the signaling server (CLI), a cloud worker
+ * with the model pack, and an edge that runs several tasks in one session.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mintToken } from '@unimic/signaling';
+import { processes } from './fixtures/processes.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const packDir = process.env.UNIMIC_PACK ?? path.join(root, 'models/default');
+const manifest = existsSync(path.join(packDir, 'manifest.json')) ? readFileSync(path.join(packDir, 'manifest.json'), 'utf8') : '';
+const { start, killAll } = processes(root);
+afterAll(killAll);
+
+describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('sessions across three processes', () => {
+  it('inpainting, outpainting and text-to-image (and VQA when the pack has it) in one session', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'unimic-session-'));
+    const secret = randomBytes(32);
+    writeFileSync(path.join(dir, 'secret'), secret);
+    const sig = start('packages/signaling/src/cli.ts', ['--port', '0', '--secret-file', path.join(dir, 'secret')], {});
+    const port = /port=(\d+)/.exec(await sig.waitFor((l) => l.includes(' listening ')))?.[1];
+    const env = { SIGNALING_URL: `ws://127.0.0.1:${port}`, UNIMIC_PACK: packDir };
+    const cloud = start('test/fixtures/session-cloud-process.ts', [], { ...env, TOKEN: mintToken(secret, { role: 'cloud', sub: 'worker-s' }) });
+    await cloud.event('registered', 60_000);
+    const edge = start('test/fixtures/session-edge-process.ts', [], { ...env, TOKEN: mintToken(secret, { role: 'edge', sub: 'edge-s' }) });
+    const open = await edge.event('open', 60_000);
+    const tasks = open.tasks as string[];
+    const inpaint = await edge.event('task', 120_000);
+    expect(inpaint).toMatchObject({ task: 'inpaint', steps: 4, unknown: 0, keptOriginal: true, tokensDown: 48 });
+    const outpaint = await edge.event('task', 120_000);
+    expect(outpaint).toMatchObject({ task: 'outpaint', width: 16, height: 20, unknown: 0, tokensDown: 64 });
+    const t2i = await edge.event('task', 120_000);
+    expect(t2i).toMatchObject({ task: 't2i', uploads: 0, unknown: 0, tokensDown: 256 });
+    if (tasks.includes('vqa')) expect(await edge.event('task', 120_000)).toMatchObject({ task: 'vqa', answer: expect.any(String) });
+    await edge.event('done', 30_000);
+    const start1 = await cloud.event('cloud-generation-start');
+    expect(start1.upStages).toBeGreaterThanOrEqual(4);
+  }, 300_000);
+});
