@@ -6,9 +6,10 @@ import { codingSuite } from './coding.ts';
 import { framingSuite } from './framing.ts';
 import { transportSuite } from './transport.ts';
 import { entropySuite } from './entropy.ts';
+import { sessionSuite } from './session.ts';
 import { formatValue, goalMet, type Metric, type Suite } from './harness.ts';
 
-const suites: Suite[] = [codingSuite, framingSuite, transportSuite, entropySuite];
+const suites: Suite[] = [codingSuite, framingSuite, transportSuite, entropySuite, sessionSuite];
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

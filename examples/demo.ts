@@ -25,8 +25,8 @@ mkdirSync(outDir, { recursive: true });
 
 const t0 = performance.now();
 const log = (s: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}\n`);
-log('loading the default pack and starting signaling, cloud and edge on loopback…');
-const stack = await startLocalStack(undefined, { afterStages: early, deadlineMs: 30_000 });
+log('loading the default pack; starting signaling and the edge here, the cloud worker as its own process, on loopback…');
+const stack = await startLocalStack({ readiness: { afterStages: early, deadlineMs: 30_000 }, cloudProcess: true });
 log(`session ${stack.edge.session} open in ${stack.edge.setupMs.toFixed(0)} ms (signaling → WebRTC → protocol open)`);
 
 const sample = async (name: string) => downscaleAndCrop(await readPng(path.join(ROOT, 'examples/samples', name)), 1, 128);
@@ -50,16 +50,16 @@ if (stack.edge.cloud.capabilities.tasks.includes('vqa')) tours.push({ name: 'vqa
 
 const rows: string[][] = [];
 let requestId = 1;
+log('warm-up request (the first model runs of each peer compile the wasm kernels)…');
+await runTask(stack, { task: 'inpaint', requestId: requestId++, grid: await gridOf(hats), region: center.slice(0, 8), steps: 1 });
 for (const tour of tours) {
   log(`${tour.name}: early start (cloud begins after upload stage ${early} of 8)…`);
-  stack.readiness.afterStages = early;
-  const fast = await runTask(stack, { ...tour.task, requestId: requestId++ } as EdgeTask, (e, ms) => {
+  const fast = await runTask(stack, { ...tour.task, requestId: requestId++, startAfter: early } as EdgeTask, (e, ms) => {
     if (e.type === 'step') log(`  step ${e.step + 1}: ${e.cells} tokens decoded at ${ms.toFixed(0)} ms`);
     if (e.type === 'answer') log(`  answer so far: ${JSON.stringify(e.text)}`);
   });
   log(`${tour.name}: waiting for every token…`);
-  stack.readiness.afterStages = 99;
-  const full = await runTask(stack, { ...tour.task, requestId: requestId++ } as EdgeTask);
+  const full = await runTask(stack, { ...tour.task, requestId: requestId++, startAfter: 8 } as EdgeTask);
   rows.push(row(tour, fast, full));
   await writeStrip(tour, fast);
 }

@@ -3,9 +3,11 @@
  * tokens minted for its own peers), one cloud worker and one edge, connected by werift through
  * it, all with the default model pack. Used by `npm start`, the `unimic` CLI and the session bench.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { lastValueFrom, tap, toArray } from 'rxjs';
-import { ImageTokenizer, loadPack, type LoadedPack, type PlanarImage } from '@unimic/models';
+import { ImageTokenizer, loadPack, timedRuntime, type InferenceClock, type LoadedPack, type PlanarImage } from '@unimic/models';
 import { folderReader, nativeRuntime } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { installBrotli, loadBrotli } from '@unimic/protocol';
@@ -25,31 +27,50 @@ export interface LocalStack {
   readonly tokenizer: ImageTokenizer;
   readonly renderer: PreviewRenderer;
   readonly server: SignalingServer;
-  readonly cloud: CloudWorker;
+  /** The in-process cloud worker (absent when the cloud runs as its own process). */
+  readonly cloud?: CloudWorker;
   readonly edge: EdgeConnection;
   /** The cloud's readiness policy; change it between requests. */
   readonly readiness: { afterStages: number; deadlineMs: number };
   readonly cloudEvents: CloudEvent[];
+  /** Wall time inside entropy/generation model runs (both peers: they share this process). */
+  readonly clock: InferenceClock;
   close(): Promise<void>;
 }
 
-export async function startLocalStack(packDir = DEFAULT_PACK, readiness: ReadinessPolicy = { afterStages: 3, deadlineMs: 30_000 }): Promise<LocalStack> {
+export interface LocalStackOptions {
+  readonly packDir?: string;
+  /** The cloud's readiness policy (the edge may ask for later starts per task: `startAfter`). */
+  readonly readiness?: ReadinessPolicy;
+  /** Run the cloud worker as a child process (its own event loop and core), as deployed. */
+  readonly cloudProcess?: boolean;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const packDir = options.packDir ?? DEFAULT_PACK;
+  const readiness = options.readiness ?? { afterStages: 3, deadlineMs: 30_000 };
   installBrotli(await loadBrotli());
   const pack = await loadPack(folderReader(packDir));
-  const models = await sessionModels(pack, wasmRuntime());
+  const clock: InferenceClock = { ms: 0, runs: 0 };
+  const models = await sessionModels(pack, timedRuntime(wasmRuntime(), clock));
   const tokenizer = await ImageTokenizer.create(pack, nativeRuntime());
   const server = await createSignalingServer({ port: 0 });
   const policy = { ...readiness };
   const cloudEvents: CloudEvent[] = [];
-  const cloud = await startCloudWorker({
-    signalingUrl: server.url,
-    token: server.mintToken('cloud', 'worker-1'),
-    pack: { id: pack.manifest.id, sha256: pack.digest },
-    models: { coding: models.list, image: models.masked, ...(models.text ? { imageWithText: models.text } : {}) },
-    readiness: policy,
-    steps: 8,
-    onEvent: (e) => cloudEvents.push(e),
-  });
+  const token = server.mintToken('cloud', 'worker-1');
+  let stopChild = () => undefined as void;
+  const cloud = options.cloudProcess
+    ? await spawnCloud(server.url, token, packDir, policy.afterStages).then((kill) => void (stopChild = kill))
+    : await startCloudWorker({
+        signalingUrl: server.url,
+        token,
+        pack: { id: pack.manifest.id, sha256: pack.digest },
+        models: { coding: models.list, image: models.masked, ...(models.text ? { imageWithText: models.text } : {}) },
+        readiness: policy,
+        steps: 8,
+        clock,
+        onEvent: (e) => cloudEvents.push(e),
+      });
   const edge = await connectEdge({ signalingUrl: server.url, token: server.mintToken('edge', `session-${process.pid}`), pack, models: models.list });
   return {
     pack,
@@ -57,16 +78,35 @@ export async function startLocalStack(packDir = DEFAULT_PACK, readiness: Readine
     tokenizer,
     renderer: new PreviewRenderer(tokenizer, models.masked),
     server,
-    cloud,
+    ...(cloud ? { cloud } : {}),
     edge,
     readiness: policy,
     cloudEvents,
+    clock,
     async close() {
       await edge.close();
-      await cloud.close();
+      await cloud?.close();
+      stopChild();
       await server.close();
     },
   };
+}
+
+/** Starts examples/cloud-worker.ts as a child process; resolves once it registered. */
+async function spawnCloud(url: string, token: string, packDir: string, afterStages: number): Promise<() => void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'examples/cloud-worker.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, SIGNALING_URL: url, TOKEN: token, UNIMIC_PACK: packDir, AFTER_STAGES: String(afterStages) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('cloud worker did not register within 60 s')), 60_000);
+    child.once('exit', (code) => reject(new Error(`cloud worker exited with ${code}`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
+      if (l.includes('"registered"')) clearTimeout(t), resolve();
+    });
+  });
+  return () => void child.kill('SIGTERM');
 }
 
 export interface TaskRun {
@@ -79,11 +119,20 @@ export interface TaskRun {
   readonly upStagesUsed: number;
   /** Model time at the cloud (generation steps), ms. */
   readonly cloudInferenceMs: number;
+  /** The edge's model time during the run (upload coding, step decoding), ms. */
+  readonly modelMs: number;
+  /** The cloud's model time for the request, as its result reports it (0 if it does not). */
+  readonly cloudModelMs: number;
+  /** End-to-end time not spent in either peer's model runs (a lower bound: the peers overlap). */
+  readonly protocolMs: number;
+  /** Chunk header bytes / chunk payload bytes, both directions. */
+  readonly framingOverhead: number;
 }
 
 export async function runTask(stack: LocalStack, task: EdgeTask, onEvent?: (e: EdgeEvent, ms: number) => void): Promise<TaskRun> {
   const startedAt = performance.now();
   const seen = stack.cloudEvents.length;
+  const model0 = stack.clock.ms;
   const events = await lastValueFrom(stack.edge.edge.run(task).pipe(tap((e) => onEvent?.(e, e.at - startedAt)), toArray()));
   const first = events.find((e) => e.type === 'step' || e.type === 'answer');
   const result = events.at(-1) as Extract<EdgeEvent, { type: 'result' }>;
@@ -98,6 +147,10 @@ export async function runTask(stack: LocalStack, task: EdgeTask, onEvent?: (e: E
     bytesDown: result.bytesDown,
     upStagesUsed: result.result.stagesUsed,
     cloudInferenceMs: inference,
+    modelMs: stack.clock.ms - model0,
+    cloudModelMs: result.result.modelMs ?? 0,
+    protocolMs: Math.max(0, result.at - startedAt - (stack.clock.ms - model0) - (result.result.modelMs ?? 0)),
+    framingOverhead: result.headerBytes / Math.max(1, result.bytesUp + result.bytesDown - result.headerBytes),
   };
 }
 

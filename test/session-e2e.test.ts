@@ -24,7 +24,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('sessions acros
     const sig = start('packages/signaling/src/cli.ts', ['--port', '0', '--secret-file', path.join(dir, 'secret')], {});
     const port = /port=(\d+)/.exec(await sig.waitFor((l) => l.includes(' listening ')))?.[1];
     const env = { SIGNALING_URL: `ws://127.0.0.1:${port}`, UNIMIC_PACK: packDir };
-    const cloud = start('test/fixtures/session-cloud-process.ts', [], { ...env, TOKEN: mintToken(secret, { role: 'cloud', sub: 'worker-s' }) });
+    const cloud = start('examples/cloud-worker.ts', [], { ...env, STEPS: '4', TOKEN: mintToken(secret, { role: 'cloud', sub: 'worker-s' }) });
     await cloud.event('registered', 60_000);
     const edge = start('test/fixtures/session-edge-process.ts', [], { ...env, TOKEN: mintToken(secret, { role: 'edge', sub: 'edge-s' }) });
     const open = await edge.event('open', 60_000);

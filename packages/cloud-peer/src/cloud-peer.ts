@@ -13,7 +13,7 @@ import {
   type OpenMessage,
   type TaskMessage,
 } from '@unimic/protocol';
-import { UNKNOWN } from '@unimic/models';
+import { UNKNOWN, type InferenceClock } from '@unimic/models';
 import { ChunkStore, StageReceiver, planRequest, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
 import type { MaskedPredictor } from './generator.ts';
@@ -61,6 +61,8 @@ export interface CloudPeerOptions {
   readonly steps?: number;
   /** Called with every event, for logs and tests. */
   readonly onEvent?: (e: CloudEvent) => void;
+  /** The clock of the models' runtime (timedRuntime): results then report model time. */
+  readonly clock?: InferenceClock;
 }
 
 export type CloudEvent =
@@ -192,6 +194,7 @@ class CloudRequest {
   private readonly sub: Subscription;
   private stopped = false;
   private readonly t0 = performance.now();
+  private readonly model0: number;
   private bytesUp = 0;
   private tokensUp = 0;
   private wake: (() => void) | null = null;
@@ -204,6 +207,7 @@ class CloudRequest {
     private readonly text: number[],
     private readonly store: ChunkStore,
   ) {
+    this.model0 = opts.clock?.ms ?? 0;
     const cells = plan.side * plan.side;
     this.uploaded = new Int32Array(cells).fill(UNKNOWN);
     // the upload of an image with a prompt is coded by the text-conditional model (index 1)
@@ -260,7 +264,8 @@ class CloudRequest {
 
   private async waitReady(): Promise<void> {
     const policy = this.opts.readiness ?? { afterStages: Infinity, deadlineMs: 30_000 };
-    const need = Math.min(policy.afterStages, this.plan.upStages.length);
+    // the edge may ask to wait longer than the policy, never to start earlier
+    const need = Math.min(Math.max(policy.afterStages, this.plan.task.startAfter ?? 0), this.plan.upStages.length);
     const deadline = this.t0 + policy.deadlineMs;
     while (!this.stopped && this.completeStages() < need && performance.now() < deadline) {
       await new Promise<void>((resolve) => {
@@ -337,7 +342,7 @@ class CloudRequest {
       await this.peer.send({ type: 'error', code: err.code, message: err.message.slice(0, 1000), requestId }).catch(() => undefined);
     }
     await this.peer
-      .send({ type: 'result', requestId, ok, tokensUp: this.tokensUp, tokensDown, bytesUp: this.bytesUp, bytesDown, stagesUsed: upStages, elapsedMs: performance.now() - this.t0 })
+      .send({ type: 'result', requestId, ok, tokensUp: this.tokensUp, tokensDown, bytesUp: this.bytesUp, bytesDown, stagesUsed: upStages, elapsedMs: performance.now() - this.t0, ...(opts.clock ? { modelMs: opts.clock.ms - this.model0 } : {}) })
       .catch(() => undefined);
     this.peer.emitEvent({ type: 'result', requestId, ok, at: performance.now() });
     // keep decoding late upload chunks briefly? The request is over: stop.

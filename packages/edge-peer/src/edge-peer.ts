@@ -43,6 +43,8 @@ export interface EdgeTask {
   readonly schedule?: { readonly kind: ScheduleKind; readonly stages: number; readonly seed: number };
   /** MaskGIT steps the cloud should take. */
   readonly steps?: number;
+  /** Ask the cloud to wait for this many upload stages before generating (see TaskMessage). */
+  readonly startAfter?: number;
   /** The request fails with ERR_TIMEOUT if no result came by then (default 120 s). */
   readonly deadlineMs?: number;
 }
@@ -58,7 +60,16 @@ export type EdgeEvent =
   | { readonly type: 'upload-stage'; readonly stage: number; readonly cells: number; readonly bytes: number; readonly at: number }
   | { readonly type: 'step'; readonly step: number; readonly cells: number; readonly bytes: number; readonly grid: SizedGrid; readonly done: boolean; readonly at: number }
   | { readonly type: 'answer'; readonly tokens: readonly number[]; readonly text: string; readonly done: boolean; readonly at: number }
-  | { readonly type: 'result'; readonly result: ResultMessage; readonly bytesUp: number; readonly bytesDown: number; readonly at: number };
+  | {
+      readonly type: 'result';
+      readonly result: ResultMessage;
+      /** Token chunk bytes each way (headers included), as seen by the edge. */
+      readonly bytesUp: number;
+      readonly bytesDown: number;
+      /** Of which chunk headers, both ways. */
+      readonly headerBytes: number;
+      readonly at: number;
+    };
 
 export interface EdgePeerOptions {
   readonly transport: PeerTransport;
@@ -165,6 +176,7 @@ class EdgeRequest {
   private readonly answer: number[] = [];
   private bytesUp = 0;
   private bytesDown = 0;
+  private headerBytes = 0;
   private stepsDone = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private finished = false;
@@ -190,6 +202,7 @@ class EdgeRequest {
       ...(t.task === 'inpaint' ? { mask: maskFromPositions(t.region ?? [], side, side) } : {}),
       ...(t.task === 'outpaint' ? { outpaint: t.outpaint ?? { side: 'right', amount: 8 } } : {}),
       ...(t.steps ? { steps: t.steps } : {}),
+      ...(t.startAfter !== undefined ? { startAfter: t.startAfter } : {}),
     };
     this.plan = planRequest(this.task, side);
     const ids = text ? Array.from(bpeEncode(text)) : [];
@@ -285,13 +298,15 @@ class EdgeRequest {
   chunk(bytes: Uint8Array) {
     if (this.finished) return;
     let h;
+    let payload;
     try {
-      h = decodeChunk(bytes).header;
+      ({ header: h, payload } = decodeChunk(bytes));
     } catch {
       return;
     }
     if (h.message !== this.t.requestId || h.stream !== this.plan.downStream) return;
     this.bytesDown += bytes.length;
+    this.headerBytes += bytes.length - payload.length;
     this.inbox.next(bytes);
   }
 
@@ -303,7 +318,7 @@ class EdgeRequest {
     this.finished = true;
     clearTimeout(this.timer);
     if (!r.ok) return this.fail(new ProtocolError(ErrorCode.Remote, `request ${r.requestId} failed at the cloud`));
-    this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, at: performance.now() });
+    this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, headerBytes: this.headerBytes, at: performance.now() });
     this.events$.complete();
   }
 
@@ -344,6 +359,7 @@ class EdgeRequest {
       for (const c of chunks) await this.opts.transport.tokens.send(c);
       const bytes = chunks.reduce((a, c) => a + c.length, 0);
       this.bytesUp += bytes;
+      this.headerBytes += chunks.reduce((a, c) => a + c.length - decodeChunk(c).payload.length, 0);
       for (const p of positions) context[p] = this.original[p] as number;
       this.events$.next({ type: 'upload-stage', stage, cells: positions.length, bytes, at: performance.now() });
     }

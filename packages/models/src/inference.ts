@@ -21,3 +21,30 @@ export interface Runtime {
   createSession(model: Uint8Array): Promise<InferenceSessionLike>;
   tensor: TensorFactory;
 }
+
+/** Time spent inside model runs, for latency breakdowns. */
+export interface InferenceClock {
+  ms: number;
+  runs: number;
+}
+
+/** The same runtime, adding the wall time of every `run` to `clock`. */
+export function timedRuntime(runtime: Runtime, clock: InferenceClock): Runtime {
+  return {
+    tensor: runtime.tensor,
+    async createSession(model) {
+      const s = await runtime.createSession(model);
+      return {
+        async run(feeds) {
+          const t0 = performance.now();
+          try {
+            return await s.run(feeds);
+          } finally {
+            clock.ms += performance.now() - t0;
+            clock.runs++;
+          }
+        },
+      };
+    },
+  };
+}

@@ -3,7 +3,7 @@
  * the benchmark compares against pixel codecs).
  *
  *   { type: 'result', requestId, ok, tokensUp, tokensDown, bytesUp, bytesDown,
- *     stagesUsed, elapsedMs }
+ *     stagesUsed, elapsedMs, modelMs? }
  */
 import type { Fields } from './validate.ts';
 
@@ -18,10 +18,12 @@ export interface ResultMessage {
   readonly stagesUsed: number;
   /** Wall time in milliseconds, finite and ≥ 0 (fractional allowed). */
   readonly elapsedMs: number;
+  /** Of which in model runs at the cloud (decoding, generation, coding), when it measures it. */
+  readonly modelMs?: number;
 }
 
 export function readResult(f: Fields): ResultMessage {
-  const msg: ResultMessage = {
+  const msg: { -readonly [K in keyof ResultMessage]: ResultMessage[K] } = {
     type: 'result',
     requestId: f.uint('requestId'),
     ok: f.bool('ok'),
@@ -32,6 +34,7 @@ export function readResult(f: Fields): ResultMessage {
     stagesUsed: f.uint('stagesUsed'),
     elapsedMs: f.finiteNonNegative('elapsedMs'),
   };
+  if (f.has('modelMs')) msg.modelMs = f.finiteNonNegative('modelMs');
   f.end();
   return msg;
 }

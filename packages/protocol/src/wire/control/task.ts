@@ -3,7 +3,8 @@
  * follow as binary chunks; `schedule` tells both sides how tokens are grouped into stages.
  *
  *   { type: 'task', requestId, task, grid: { width, height },
- *     schedule: { kind, stages, seed }, text?, mask?, outpaint?: { side, amount }, steps? }
+ *     schedule: { kind, stages, seed }, text?, mask?, outpaint?: { side, amount }, steps?,
+ *     startAfter? }
  */
 import { ErrorCode, ProtocolError } from '../../errors.ts';
 import type { Fields } from './validate.ts';
@@ -33,6 +34,12 @@ export interface TaskMessage {
   readonly mask?: Uint8Array;
   readonly outpaint?: { readonly side: OutpaintSide; readonly amount: number };
   readonly steps?: number;
+  /**
+   * The edge's readiness wish: start generating once this many upload stages are in (0 = at
+   * once, ≥ stages = wait for every token). The cloud may start later (its own policy or load),
+   * never earlier.
+   */
+  readonly startAfter?: number;
 }
 
 export function readTask(f: Fields): TaskMessage {
@@ -72,6 +79,7 @@ export function readTask(f: Fields): TaskMessage {
   }
 
   const steps = f.optUint('steps', 1, MAX_STEPS);
+  const startAfter = f.optUint('startAfter', 0, MAX_STAGES);
   f.end();
 
   const msg: { -readonly [K in keyof TaskMessage]: TaskMessage[K] } = {
@@ -86,5 +94,6 @@ export function readTask(f: Fields): TaskMessage {
   if (mask !== undefined) msg.mask = mask;
   if (outpaint !== undefined) msg.outpaint = outpaint;
   if (steps !== undefined) msg.steps = steps;
+  if (startAfter !== undefined) msg.startAfter = startAfter;
   return msg;
 }
