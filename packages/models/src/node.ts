@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
+import jpeg from 'jpeg-js';
 import type { PackReader } from './load.ts';
 import type { Runtime, TensorLike } from './inference.ts';
 import type { PlanarImage } from './tokenizer.ts';
@@ -34,6 +35,17 @@ export async function readPng(file: string): Promise<PlanarImage> {
     out[width * height + i] = (data[4 * i + 1] as number) / 255;
     out[2 * width * height + i] = (data[4 * i + 2] as number) / 255;
   }
+  return { width, height, data: out };
+}
+
+/** Decodes a PNG or JPEG file (by its bytes' signature) into planar float RGB in [0, 1]. */
+export async function readImage(file: string): Promise<PlanarImage> {
+  const bytes = await readFile(file);
+  if (bytes[0] === 0x89 && bytes[1] === 0x50) return readPng(file);
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new Error(`${file}: not a PNG or JPEG file`);
+  const { width, height, data } = jpeg.decode(bytes, { useTArray: true, maxMemoryUsageInMB: 512 });
+  const out = new Float32Array(3 * width * height);
+  for (let i = 0; i < width * height; i++) for (let c = 0; c < 3; c++) out[c * width * height + i] = (data[4 * i + c] as number) / 255;
   return { width, height, data: out };
 }
 

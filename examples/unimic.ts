@@ -1,0 +1,99 @@
+/**
+ * `unimic run <task>` — one task on your own image or prompt, on the embedded default (signaling,
+ * cloud worker and edge on loopback), with a progress display.
+ *
+ *   npm run unimic -- run inpaint  --image photo.jpg [--region x0,y0,x1,y1] [--prompt "…"]
+ *   npm run unimic -- run outpaint --image photo.png [--side right] [--amount 8] [--prompt "…"]
+ *   npm run unimic -- run t2i      --prompt "a red boat on a blue sea"
+ *   npm run unimic -- run vqa      --image photo.png --question "what colour is the boat?"
+ *   common: [--steps 8] [--start-after K] [--out DIR] [--pack DIR]
+ *
+ * The image is box-downscaled by an integer factor and centre-cropped to the pack's 128x128; the
+ * region is in token cells (16x16 grid, end exclusive). Writes the final image and a strip of the
+ * progressive frames.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { downscaleAndCrop } from '@unimic/models';
+import { readImage, toPng } from '@unimic/models/node';
+import { EXTENSION_SIDES, type ExtensionSide, type TaskName } from '@unimic/protocol';
+import type { EdgeEvent, EdgeTask } from '@unimic/edge-peer';
+import { ROOT, runTask, startLocalStack, strip } from './local-stack.ts';
+
+const USAGE = 'usage: unimic run <inpaint|outpaint|t2i|vqa> [--image FILE] [--prompt TEXT | --question TEXT] [--region x0,y0,x1,y1] [--side left|right|top|bottom] [--amount N] [--steps N] [--start-after K] [--out DIR] [--pack DIR]';
+const argv = process.argv.slice(2);
+const fail = (msg: string): never => {
+  process.stderr.write(`unimic: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+};
+if (argv[0] !== 'run' || !argv[1]) fail('expected `run <task>`');
+const task = argv[1] as TaskName;
+if (!['inpaint', 'outpaint', 't2i', 'vqa'].includes(task)) fail(`unknown task ${task}`);
+const flags = new Map<string, string>();
+for (let i = 2; i < argv.length; i += 2) {
+  const k = argv[i] as string;
+  if (!k.startsWith('--') || argv[i + 1] === undefined) fail(`bad argument ${k}`);
+  flags.set(k.slice(2), argv[i + 1] as string);
+}
+const int = (k: string, def: number) => {
+  const v = flags.has(k) ? Number(flags.get(k)) : def;
+  if (!Number.isInteger(v) || v < 0) fail(`--${k} must be a non-negative integer`);
+  return v;
+};
+const text = flags.get('prompt') ?? flags.get('question');
+if ((task === 't2i' || task === 'vqa') && !text) fail(`${task} needs ${task === 'vqa' ? '--question' : '--prompt'}`);
+if (task !== 't2i' && !flags.get('image')) fail(`${task} needs --image`);
+const side = (flags.get('side') ?? 'right') as ExtensionSide;
+if (!(EXTENSION_SIDES as readonly string[]).includes(side)) fail(`--side must be one of ${EXTENSION_SIDES.join(', ')}`);
+const outDir = path.resolve(flags.get('out') ?? path.join(ROOT, 'out/run'));
+mkdirSync(outDir, { recursive: true });
+
+const t0 = performance.now();
+const status = (s: string) => process.stderr.write(`\r\x1b[2K${s}`);
+status('starting signaling, cloud worker and edge on loopback…');
+const stack = await startLocalStack({ ...(flags.get('pack') ? { packDir: path.resolve(flags.get('pack') as string) } : {}), readiness: { afterStages: 0, deadlineMs: 60_000 }, cloudProcess: true });
+let input;
+let grid: Int32Array | undefined;
+if (flags.get('image')) {
+  const img = await readImage(path.resolve(flags.get('image') as string));
+  const factor = Math.max(1, Math.floor(Math.min(img.width, img.height) / 128));
+  input = downscaleAndCrop(img, factor, 128);
+  grid = (await stack.tokenizer.encode(input)).tokens;
+}
+const [x0, y0, x1, y1] = (flags.get('region') ?? '4,4,12,12').split(',').map(Number) as [number, number, number, number];
+const region = Array.from({ length: 256 }, (_, i) => i).filter((i) => i % 16 >= x0 && i % 16 < x1 && i >> 4 >= y0 && i >> 4 < y1);
+if (task === 'inpaint' && region.length === 0) fail('--region selects no cell');
+const steps = int('steps', 8);
+const t: EdgeTask = {
+  task,
+  requestId: 1,
+  ...(grid ? { grid } : {}),
+  ...(text ? { text } : {}),
+  ...(task === 'inpaint' ? { region } : {}),
+  ...(task === 'outpaint' ? { outpaint: { side, amount: int('amount', 8) } } : {}),
+  steps,
+  startAfter: int('start-after', 3),
+};
+const bar = (done: number, total: number) => `[${'#'.repeat(Math.round((20 * done) / total)).padEnd(20, '.')}]`;
+const run = await runTask(stack, t, (e: EdgeEvent, ms) => {
+  const at = `${(ms / 1000).toFixed(2)} s`;
+  if (e.type === 'upload-stage') status(`${bar(e.stage + 1, 8)} upload stage ${e.stage + 1}/8 sent (${e.bytes} B)  ${at}`);
+  if (e.type === 'step') status(`${bar(e.step + 1, steps)} step ${e.step + 1}/${steps}: ${e.cells} tokens decoded  ${at}`);
+  if (e.type === 'answer') status(`answer: ${e.text}  ${at}`);
+});
+status('');
+const frames = [];
+if (input) frames.push(input);
+for (const e of run.events) if (e.type === 'step') frames.push(await stack.renderer.render(e.grid));
+const answer = run.events.filter((e) => e.type === 'answer').at(-1);
+if (frames.length > (input ? 1 : 0)) {
+  writeFileSync(path.join(outDir, `${task}.png`), toPng(frames.at(-1) as NonNullable<(typeof frames)[number]>));
+  writeFileSync(path.join(outDir, `${task}-frames.png`), toPng(strip(frames)));
+}
+console.log(
+  `${task}: ${run.bytesUp} B up, ${run.bytesDown} B down; first result ${run.firstPreviewMs.toFixed(0)} ms, final ${run.finalMs.toFixed(0)} ms` +
+    (answer && answer.type === 'answer' ? `\nanswer: ${answer.text}` : `\nwrote ${path.relative(process.cwd(), outDir)}/${task}.png and ${task}-frames.png`) +
+    ` (total ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+);
+await stack.close();
+process.exit(0);
