@@ -11,6 +11,10 @@ Stages:
   entropy-text       train the text-conditional masked model (--model text)
   export-entropy     ONNX export of the three entropy models (export_entropy.py)
   eval-entropy       bits/token on held-out crops, Kodak and held-out captioned images (eval_entropy.py)
+  scenes             render + tokenize procedural scenes, captions and QA as BPE ids (cloud_data.py)
+  cloud              train the cloud model: text-conditional MaskGIT + VQA answers (train_cloud.py)
+  scene-classifier   train the scene attribute classifier (our CLIP-T analogue) + ONNX (scene_classifier.py)
+  export-cloud       ONNX export of the cloud model (export_cloud.py)
   all                every stage of the model pack in order (the arguments go to every stage)
 
 ``<stage> --help`` lists a stage's options. Runs go to ``${UNIMIC_RUNS:-~/.cache/unimic/runs}/<stage>``.
@@ -55,8 +59,13 @@ STAGES = {
     "entropy-text": "train_entropy:text",
     "export-entropy": "export_entropy",
     "eval-entropy": "eval_entropy",
+    "scenes": "cloud_data",
+    "cloud": "train_cloud",
+    "scene-classifier": "scene_classifier",
+    "export-cloud": "export_cloud",
 }
-PACK_ORDER = ["tokenizer", "tokens", "entropy-ar", "entropy-masked", "entropy-text", "export-entropy", "eval-entropy"]
+PACK_ORDER = ["tokenizer", "tokens", "entropy-ar", "entropy-masked", "entropy-text", "export-entropy", "eval-entropy",
+              "scenes", "cloud", "scene-classifier", "export-cloud"]
 
 
 def main() -> int:
