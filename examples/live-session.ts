@@ -1,6 +1,6 @@
 /**
- * `npm start` — a tour of the protocol core on one machine, with no network and no models yet
- * (the WebRTC session with the model pack arrives with issue #6).
+ * `npm run tour:protocol` — a tour of the protocol core on one machine, with no network and no models
+ * (`npm start` runs the WebRTC session with the model pack).
  *
  * The "edge" codes a 16x16 grid of 13-bit image tokens stage by stage (MaskGIT cosine schedule)
  * into self-contained chunks; the "cloud" decodes each chunk as it arrives, with
