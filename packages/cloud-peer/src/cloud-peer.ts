@@ -14,7 +14,7 @@ import {
   type TaskMessage,
 } from '@unimic/protocol';
 import { UNKNOWN, type InferenceClock } from '@unimic/models';
-import { ChunkStore, StageReceiver, planRequest, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
+import { ChunkStore, StageReceiver, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
 import type { MaskedPredictor } from './generator.ts';
 import { generateImage } from './maskgit.ts';
@@ -69,12 +69,14 @@ export type CloudEvent =
   | { type: 'task'; requestId: number; task: TaskMessage['task']; at: number }
   | { type: 'upload-stage'; requestId: number; stage: number; complete: boolean; at: number }
   | { type: 'generation-start'; requestId: number; upStages: number; at: number }
-  | { type: 'step-sent'; requestId: number; step: number; cells: number; bytes: number; inferenceMs: number; at: number }
+  | { type: 'step-sent'; requestId: number; step: number; cells: number; positions: Uint16Array; tokens: Int32Array; bytes: number; inferenceMs: number; at: number }
   | { type: 'answer-sent'; requestId: number; tokens: number; at: number }
   | { type: 'result'; requestId: number; ok: boolean; at: number }
   | { type: 'refused'; requestId?: number; error: ProtocolError; at: number };
 
 const PROTOCOL_VERSION = 1;
+/** After the sender says it sent everything, how long lost chunks are still waited for. */
+export const LOSS_GRACE_MS = 300;
 
 export class CloudPeer {
   private readonly subs: Subscription[] = [];
@@ -138,6 +140,11 @@ export class CloudPeer {
         for (const c of msg.chunks.length ? this.store.resend(msg.stream, msg.message, msg.stage, msg.chunks) : this.store.stage(msg.stream, msg.message, msg.stage)) {
           void this.opts.transport.tokens.send(c).catch(() => undefined);
         }
+        return;
+      case 'chunk':
+        return this.onChunk(msg.data);
+      case 'done':
+        this.requests.get(msg.requestId)?.uploadDone();
         return;
       case 'close':
         for (const r of this.requests.values()) r.stop();
@@ -216,7 +223,10 @@ class CloudRequest {
     this.receiver = new StageReceiver(
       {
         positionsOf: (s) => plan.upStages[s],
-        contextFor: (s) => (this.receiver.completePrefix >= s ? this.prefixGrid(s) : undefined),
+        contextFor: (s) => {
+          const c = uploadContextStages(plan, s);
+          return this.receiver.completePrefix >= c ? this.prefixGrid(c) : undefined;
+        },
       },
       opts.models.coding,
       prompt,
@@ -241,6 +251,14 @@ class CloudRequest {
     this.bytesUp += bytes.length;
     this.inbox.next(bytes);
   }
+
+  /** The edge sent its whole upload: lost chunks stop being waited for after a grace period. */
+  uploadDone() {
+    this.uploadDoneAt = performance.now();
+    setTimeout(() => this.wake?.(), LOSS_GRACE_MS + 1);
+  }
+
+  private uploadDoneAt: number | null = null;
 
   stop() {
     this.stopped = true;
@@ -267,7 +285,8 @@ class CloudRequest {
     // the edge may ask to wait longer than the policy, never to start earlier
     const need = Math.min(Math.max(policy.afterStages, this.plan.task.startAfter ?? 0), this.plan.upStages.length);
     const deadline = this.t0 + policy.deadlineMs;
-    while (!this.stopped && this.completeStages() < need && performance.now() < deadline) {
+    const gaveUp = () => this.uploadDoneAt !== null && performance.now() >= this.uploadDoneAt + LOSS_GRACE_MS;
+    while (!this.stopped && this.completeStages() < need && performance.now() < deadline && !gaveUp()) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         setTimeout(resolve, Math.max(1, deadline - performance.now()));
@@ -300,6 +319,7 @@ class CloudRequest {
         const predictor = withText ? (opts.models.imageWithText as MaskedPredictor) : opts.models.image;
         const committed = new Int32Array(plan.side * plan.side).fill(UNKNOWN);
         let tGen = performance.now();
+        let stepsSent = 0;
         for await (const step of generateImage(predictor, {
           target: plan.target,
           context: () => windowContext(plan, this.uploaded, UNKNOWN),
@@ -312,7 +332,8 @@ class CloudRequest {
           // code against what the edge can rebuild: the complete upload prefix + earlier steps
           const k = this.completeStages();
           const context = windowContext(plan, this.prefixGrid(k), UNKNOWN);
-          committed.forEach((t, i) => t !== UNKNOWN && (context[i] = t));
+          // partially reliable: a step may be lost, so no step is coded against another
+          if (plan.reliableStages === null) committed.forEach((t, i) => t !== UNKNOWN && (context[i] = t));
           const modelIndex = this.codingText ? 1 : 0;
           const chunks = await this.store.code({
             model: opts.models.coding[modelIndex] as ModelTable[number],
@@ -331,9 +352,11 @@ class CloudRequest {
           const bytes = chunks.reduce((a, c) => a + c.length, 0);
           bytesDown += bytes;
           tokensDown += step.positions.length;
-          this.peer.emitEvent({ type: 'step-sent', requestId, step: step.step, cells: step.positions.length, bytes, inferenceMs, at: performance.now() });
+          this.peer.emitEvent({ type: 'step-sent', requestId, step: step.step, cells: step.positions.length, positions: step.positions, tokens: step.tokens, bytes, inferenceMs, at: performance.now() });
           tGen = performance.now();
+          stepsSent++;
         }
+        await this.peer.send({ type: 'done', requestId, stream: plan.downStream, stages: stepsSent });
       }
     } catch (err) {
       ok = false;

@@ -20,7 +20,7 @@ import {
   type TaskName,
 } from '@unimic/protocol';
 import { UNKNOWN, type LoadedPack } from '@unimic/models';
-import { ChunkStore, StageReceiver, planRequest, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
+import { ChunkStore, StageReceiver, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
 
 /*
@@ -45,6 +45,11 @@ export interface EdgeTask {
   readonly steps?: number;
   /** Ask the cloud to wait for this many upload stages before generating (see TaskMessage). */
   readonly startAfter?: number;
+  /**
+   * Upload stages sent reliably when the tokens channel is partially reliable (default 4 then;
+   * ignored on a reliable channel). See TaskMessage.reliableStages.
+   */
+  readonly reliableStages?: number;
   /** The request fails with ERR_TIMEOUT if no result came by then (default 120 s). */
   readonly deadlineMs?: number;
 }
@@ -68,6 +73,10 @@ export type EdgeEvent =
       readonly bytesDown: number;
       /** Of which chunk headers, both ways. */
       readonly headerBytes: number;
+      /** The final output; cells lost on a partially reliable channel are UNKNOWN. */
+      readonly grid: SizedGrid;
+      /** Generated cells that never arrived (partially reliable sessions). */
+      readonly lostCells: number;
       readonly at: number;
     };
 
@@ -79,6 +88,8 @@ export interface EdgePeerOptions {
 }
 
 const PROTOCOL_VERSION = 1;
+/** After the cloud's result, how long chunks still in flight on a lossy channel are waited for. */
+const LOSS_GRACE_MS = 300;
 
 export class EdgePeer {
   private readonly control$ = new Subject<ControlMessage>();
@@ -203,6 +214,7 @@ class EdgeRequest {
       ...(t.task === 'outpaint' ? { outpaint: t.outpaint ?? { side: 'right', amount: 8 } } : {}),
       ...(t.steps ? { steps: t.steps } : {}),
       ...(t.startAfter !== undefined ? { startAfter: t.startAfter } : {}),
+      ...(opts.transport.reliability.mode !== 'reliable' ? { reliableStages: t.reliableStages ?? 4 } : {}),
     };
     this.plan = planRequest(this.task, side);
     const ids = text ? Array.from(bpeEncode(text)) : [];
@@ -239,11 +251,12 @@ class EdgeRequest {
   private stepContext(s: number): Int32Array | undefined {
     const info = this.steps.get(s);
     if (!info) return undefined;
-    for (let i = 0; i < s; i++) if (!this.receiver.complete(i)) return undefined;
+    const partial = this.plan.reliableStages !== null;
+    if (!partial) for (let i = 0; i < s; i++) if (!this.receiver.complete(i)) return undefined;
     const prefix = new Int32Array(this.original.length).fill(UNKNOWN);
     for (const st of this.plan.upStages.slice(0, info.upStages)) for (const p of st) prefix[p] = this.original[p] as number;
     const ctx = windowContext(this.plan, prefix, UNKNOWN);
-    for (let i = 0; i < s; i++) for (const p of this.steps.get(i)?.cells ?? []) ctx[p] = this.generated[p] as number;
+    if (!partial) for (let i = 0; i < s; i++) for (const p of this.steps.get(i)?.cells ?? []) ctx[p] = this.generated[p] as number;
     return ctx;
   }
 
@@ -261,6 +274,7 @@ class EdgeRequest {
   }
 
   private result: ResultMessage | undefined;
+  private graceOver = false;
   private answerDone = false;
 
   control(m: ControlMessage) {
@@ -287,6 +301,10 @@ class EdgeRequest {
         return this.maybeFinish();
       case 'result':
         this.result = m;
+        if (this.plan.reliableStages !== null) {
+          // chunks still in flight on the lossy channel may trail the result: wait a little
+          setTimeout(() => ((this.graceOver = true), this.maybeFinish()), LOSS_GRACE_MS);
+        }
         return this.maybeFinish();
       case 'error':
         return this.fail(new ProtocolError(ErrorCode.Remote, `cloud: ${m.code}: ${m.message}`));
@@ -313,12 +331,14 @@ class EdgeRequest {
   private maybeFinish() {
     const r = this.result;
     if (!r || this.finished) return;
-    const complete = this.t.task === 'vqa' ? this.answerDone : !r.ok || this.generatedAll();
+    const complete = this.t.task === 'vqa' ? this.answerDone : !r.ok || this.generatedAll() || this.graceOver;
     if (!complete) return;
     this.finished = true;
     clearTimeout(this.timer);
     if (!r.ok) return this.fail(new ProtocolError(ErrorCode.Remote, `request ${r.requestId} failed at the cloud`));
-    this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, headerBytes: this.headerBytes, at: performance.now() });
+    const grid = this.output();
+    const lostCells = this.plan.target.filter((p) => this.generated[p] === UNKNOWN).length;
+    this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, headerBytes: this.headerBytes, grid, lostCells, at: performance.now() });
     this.events$.complete();
   }
 
@@ -341,14 +361,16 @@ class EdgeRequest {
     if (this.plan.upStream === null) return;
     const modelIndex = this.codingText ? 1 : 0;
     const model = this.opts.models[modelIndex] as ModelTable[number];
-    const context = new Int32Array(this.original.length).fill(UNKNOWN);
+    const reliable = this.plan.reliableStages;
     for (const [stage, positions] of this.plan.upStages.entries()) {
       if (this.finished) return;
       if (positions.length === 0) continue;
+      const context = new Int32Array(this.original.length).fill(UNKNOWN);
+      for (const st of this.plan.upStages.slice(0, uploadContextStages(this.plan, stage))) for (const p of st) context[p] = this.original[p] as number;
       const chunks = await this.store.code({
         model,
         modelIndex,
-        context: context.slice(),
+        context,
         positions,
         tokens: Array.from(positions, (p) => this.original[p] as number),
         ...(this.codingText ? { text: this.codingText } : {}),
@@ -356,12 +378,14 @@ class EdgeRequest {
         message: this.t.requestId,
         stage,
       });
-      for (const c of chunks) await this.opts.transport.tokens.send(c);
+      // partially reliable: the stages the others are coded against go on the reliable channel
+      if (reliable !== null && stage < reliable) for (const c of chunks) await this.send({ type: 'chunk', data: c });
+      else for (const c of chunks) await this.opts.transport.tokens.send(c);
       const bytes = chunks.reduce((a, c) => a + c.length, 0);
       this.bytesUp += bytes;
       this.headerBytes += chunks.reduce((a, c) => a + c.length - decodeChunk(c).payload.length, 0);
-      for (const p of positions) context[p] = this.original[p] as number;
       this.events$.next({ type: 'upload-stage', stage, cells: positions.length, bytes, at: performance.now() });
     }
+    await this.send({ type: 'done', requestId: this.t.requestId, stream: this.plan.upStream, stages: this.plan.upStages.length });
   }
 }

@@ -104,6 +104,8 @@ const samples: ControlMessage[] = [
   { type: 'result', requestId: 4, ok: true, tokensUp: 1, tokensDown: 2, bytesUp: 3, bytesDown: 4, stagesUsed: 5, elapsedMs: 6.5, modelMs: 4.25 },
   { type: 'step', requestId: 3, stream: 2, stage: 4, upStages: 8, cells: new Uint8Array(32).fill(0x11) },
   { type: 'answer', requestId: 3, piece: 0, tokens: [464, 3290, 50256], done: true },
+  { type: 'chunk', data: new Uint8Array([1, 2, 3]) },
+  { type: 'done', requestId: 3, stream: 1, stages: 8 },
 ];
 
 const validTask = samples[3] as ControlMessage;

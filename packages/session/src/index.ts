@@ -1,4 +1,4 @@
-export { MAX_OUTPAINT_AMOUNT, planRequest, windowContext } from './plan.ts';
+export { MAX_OUTPAINT_AMOUNT, planRequest, uploadContextStages, windowContext } from './plan.ts';
 export type { RequestPlan } from './plan.ts';
 export { StageReceiver } from './receiver.ts';
 export type { ChunkFailure, ModelTable, StageSource, StageUpdate } from './receiver.ts';

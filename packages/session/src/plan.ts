@@ -33,6 +33,16 @@ export interface RequestPlan {
   readonly canvas?: ExtensionGeometry;
   /** window cell → canvas cell (outpainting), identity otherwise. */
   readonly windowToCanvas?: Uint16Array;
+  /**
+   * Partially reliable session: upload stages below this travel reliably and are the most any
+   * stage is coded against; generation steps are coded against the upload only. null: reliable.
+   */
+  readonly reliableStages: number | null;
+}
+
+/** Upload stages that stage `s` is coded against (a prefix). */
+export function uploadContextStages(plan: RequestPlan, s: number): number {
+  return plan.reliableStages === null ? s : Math.min(s, plan.reliableStages);
 }
 
 /** Largest outpainting extension: the 16-cell window keeps at least a third of old context. */
@@ -88,6 +98,7 @@ export function planRequest(task: TaskMessage, side = 16): RequestPlan {
     upStages,
     target,
     downStream: STREAM_IDS[imageDown.set],
+    reliableStages: task.reliableStages ?? null,
     ...(canvas ? { canvas, windowToCanvas: windowToCanvas as Uint16Array } : {}),
   };
 }

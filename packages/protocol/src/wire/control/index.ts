@@ -26,6 +26,8 @@ import type { TaskMessage } from './task.ts';
 import { readStep } from './step.ts';
 import type { StepMessage } from './step.ts';
 import { readAnswer } from './answer.ts';
+import { readChunkMessage, readDone } from './chunk.ts';
+import type { ChunkMessage, DoneMessage } from './chunk.ts';
 import type { AnswerMessage } from './answer.ts';
 import { Fields, invalidField } from './validate.ts';
 
@@ -38,7 +40,9 @@ export type ControlMessage =
   | ErrorMessage
   | CloseMessage
   | StepMessage
-  | AnswerMessage;
+  | AnswerMessage
+  | ChunkMessage
+  | DoneMessage;
 
 export type ControlType = ControlMessage['type'];
 
@@ -52,6 +56,8 @@ export const CONTROL_TYPES: readonly ControlType[] = Object.freeze([
   'close',
   'step',
   'answer',
+  'chunk',
+  'done',
 ]);
 
 export interface ControlLimits {
@@ -119,6 +125,10 @@ export function validateControl(value: unknown): ControlMessage {
       return readStep(f);
     case 'answer':
       return readAnswer(f);
+    case 'chunk':
+      return readChunkMessage(f);
+    case 'done':
+      return readDone(f);
     default:
       throw new ProtocolError(
         ErrorCode.UnknownType,
@@ -202,6 +212,7 @@ export type { ResultMessage } from './result.ts';
 export type { TaskMessage } from './task.ts';
 export type { StepMessage } from './step.ts';
 export type { AnswerMessage } from './answer.ts';
+export type { ChunkMessage, DoneMessage } from './chunk.ts';
 export type { MsgpackScanLimits } from './msgpack-scan.ts';
 export { scanMsgpack, DEFAULT_MSGPACK_SCAN_LIMITS } from './msgpack-scan.ts';
 export { PEER_ROLES, RELIABILITY_MODES } from './open.ts';

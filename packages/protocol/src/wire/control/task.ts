@@ -40,6 +40,12 @@ export interface TaskMessage {
    * never earlier.
    */
   readonly startAfter?: number;
+  /**
+   * Partially reliable session: the first `reliableStages` upload stages travel reliably (as
+   * `chunk` control messages) and every stage is coded against at most those stages; generation
+   * steps are coded against the upload only, so a lost chunk costs only its own tokens.
+   */
+  readonly reliableStages?: number;
 }
 
 export function readTask(f: Fields): TaskMessage {
@@ -80,6 +86,7 @@ export function readTask(f: Fields): TaskMessage {
 
   const steps = f.optUint('steps', 1, MAX_STEPS);
   const startAfter = f.optUint('startAfter', 0, MAX_STAGES);
+  const reliableStages = f.optUint('reliableStages', 0, MAX_STAGES);
   f.end();
 
   const msg: { -readonly [K in keyof TaskMessage]: TaskMessage[K] } = {
@@ -95,5 +102,6 @@ export function readTask(f: Fields): TaskMessage {
   if (outpaint !== undefined) msg.outpaint = outpaint;
   if (steps !== undefined) msg.steps = steps;
   if (startAfter !== undefined) msg.startAfter = startAfter;
+  if (reliableStages !== undefined) msg.reliableStages = reliableStages;
   return msg;
 }
