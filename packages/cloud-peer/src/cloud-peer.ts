@@ -254,6 +254,8 @@ class CloudRequest {
 
   /** The edge sent its whole upload: lost chunks stop being waited for after a grace period. */
   uploadDone() {
+    // on a reliable channel every chunk arrives: nothing to give up on
+    if (this.plan.reliableStages === null) return;
     this.uploadDoneAt = performance.now();
     setTimeout(() => this.wake?.(), LOSS_GRACE_MS + 1);
   }
