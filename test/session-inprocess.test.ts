@@ -7,7 +7,8 @@ import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { installBrotli, loadBrotli } from '@unimic/protocol';
 import { sessionModels, type SessionModels } from '@unimic/session';
-import { createPeerPair, type WeriftPeer } from '@unimic/transport';
+import type { WeriftPeer } from '@unimic/transport';
+import { connectedPair } from './fixtures/peer-pair.ts';
 import { CloudPeer, type CloudEvent } from '@unimic/cloud-peer';
 import { EdgePeer, type EdgeEvent } from '@unimic/edge-peer';
 
@@ -34,7 +35,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('session over w
     installBrotli(await loadBrotli());
     pack = await loadPack(folderReader(packDir));
     models = await sessionModels(pack, wasmRuntime());
-    peers = await createPeerPair({ tokens: { mode: 'reliable' } });
+    peers = await connectedPair({ mode: 'reliable' });
     cloud = new CloudPeer({
       transport: peers.answerer,
       pack: { id: pack.manifest.id, sha256: pack.digest },

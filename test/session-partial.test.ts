@@ -7,7 +7,8 @@ import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { installBrotli, loadBrotli } from '@unimic/protocol';
 import { sessionModels } from '@unimic/session';
-import { createPeerPair, installLossShim, type LossShim, type WeriftPeer } from '@unimic/transport';
+import { installLossShim, type LossShim, type WeriftPeer } from '@unimic/transport';
+import { connectedPair } from './fixtures/peer-pair.ts';
 import { CloudPeer, type CloudEvent } from '@unimic/cloud-peer';
 import { EdgePeer, type EdgeEvent } from '@unimic/edge-peer';
 
@@ -34,7 +35,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('partially reli
     installBrotli(await loadBrotli());
     const pack = await loadPack(folderReader(packDir));
     const models = await sessionModels(pack, wasmRuntime());
-    peers = await createPeerPair({ tokens: { mode: 'maxRetransmits', n: 0 } });
+    peers = await connectedPair({ mode: 'maxRetransmits', n: 0 });
     cloud = new CloudPeer({
       transport: peers.answerer,
       pack: { id: pack.manifest.id, sha256: pack.digest },
