@@ -198,7 +198,8 @@ class EdgeRequest {
     private readonly store: ChunkStore,
     private readonly send: (m: ControlMessage) => Promise<void>,
   ) {
-    const side = 16;
+    const { width, downsample } = opts.pack.manifest.image;
+    const side = width / downsample;
     const cells = side * side;
     if (t.task !== 't2i' && (!t.grid || t.grid.length !== cells)) throw new ProtocolError(ErrorCode.InvalidArgument, `${t.task} needs the image's ${cells} tokens`);
     this.original = t.grid ? Int32Array.from(t.grid) : new Int32Array(cells).fill(UNKNOWN);
@@ -263,10 +264,9 @@ class EdgeRequest {
   /** The output so far: the model window (inpainting, t2i) or the whole canvas (outpainting). */
   output(): SizedGrid {
     const window = windowContext(this.plan, this.original, UNKNOWN);
-    if (this.t.task === 'inpaint') window.set(this.original), this.plan.target.forEach((p) => (window[p] = UNKNOWN));
     for (const p of this.plan.target) window[p] = this.generated[p] as number;
     const { canvas, windowToCanvas } = this.plan;
-    if (!canvas || !windowToCanvas) return { width: 16, height: 16, tokens: window };
+    if (!canvas || !windowToCanvas) return { width: this.plan.side, height: this.plan.side, tokens: window };
     const tokens = new Int32Array(canvas.width * canvas.height).fill(UNKNOWN);
     canvas.oldToNew.forEach((np, old) => (tokens[np] = this.original[old] as number));
     windowToCanvas.forEach((cp, i) => this.plan.target.includes(i) && (tokens[cp] = window[i] as number));
@@ -285,7 +285,7 @@ class EdgeRequest {
         if (m.stream !== this.plan.downStream || this.steps.has(m.stage)) return;
         let cells: Uint16Array;
         try {
-          cells = maskedPositions(m.cells, 16, 16);
+          cells = maskedPositions(m.cells, this.plan.side, this.plan.side);
           if (!cells.every((c) => this.plan.target.includes(c))) throw new ProtocolError(ErrorCode.InvalidField, `step ${m.stage} names cells outside the target`);
         } catch (err) {
           return this.fail(err as ProtocolError);
