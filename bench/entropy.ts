@@ -212,6 +212,19 @@ export const entropySuite: Suite = {
       report({ name: 'bits_per_token.ar.ideal', value: +(ideal / (grids.length * 256)).toFixed(4), unit: 'bits', note: '−Σ log2 p' });
       report({ name: 'entropy.ar.grid_encode_ms', value: +median(ms).toFixed(0), unit: 'ms', note: 'one backbone run + 256 head runs' });
     }
+    // the tokenizer itself on Kodak, when the images are on this machine (evaluation data, not committed)
+    const kodakDir = process.env.UNIMIC_KODAK ?? path.join(root, '../shared/data/kodak');
+    if (existsSync(path.join(kodakDir, 'kodim01.png'))) {
+      const { ImageTokenizer, downscaleAndCrop, psnr } = await import('../packages/models/src/index.ts');
+      const { nativeRuntime, readPng } = await import('../packages/models/src/node.ts');
+      const tok = await ImageTokenizer.create(await loadPack(folderReader(packDir), ['tokenizer.encoder', 'tokenizer.decoder']), nativeRuntime());
+      let sum = 0;
+      for (let i = 1; i <= 24; i++) {
+        const img = downscaleAndCrop(await readPng(path.join(kodakDir, `kodim${String(i).padStart(2, '0')}.png`)), 4, 128);
+        sum += psnr(img, await tok.decode(await tok.encode(img)));
+      }
+      report({ name: 'tokenizer.kodak_psnr_db', value: +(sum / 24).toFixed(2), unit: 'dB', note: '24 Kodak images, box ÷4, centre 128x128, mean PSNR (onnxruntime-node)' });
+    }
     // building the five digit tables of one token (the factorized models' table cost)
     const builders = [8, 8, 8, 4, 4].map((n) => new TableBuilder(n));
     const logits = [8, 8, 8, 4, 4].map((n) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 3));
