@@ -7,9 +7,10 @@ import { framingSuite } from './framing.ts';
 import { transportSuite } from './transport.ts';
 import { entropySuite } from './entropy.ts';
 import { sessionSuite } from './session.ts';
+import { cloudSuite } from './cloud.ts';
 import { formatValue, goalMet, type Metric, type Suite } from './harness.ts';
 
-const suites: Suite[] = [codingSuite, framingSuite, transportSuite, entropySuite, sessionSuite];
+const suites: Suite[] = [codingSuite, framingSuite, transportSuite, entropySuite, cloudSuite, sessionSuite];
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

@@ -13,13 +13,15 @@ import { wasmRuntime } from '@unimic/models/wasm';
 import { installBrotli, loadBrotli } from '@unimic/protocol';
 import { sessionModels, type SessionModels } from '@unimic/session';
 import { createSignalingServer, type SignalingServer } from '@unimic/signaling';
-import { startCloudWorker, type CloudWorker } from '@unimic/cloud-peer/node';
-import type { CloudEvent, ReadinessPolicy } from '@unimic/cloud-peer';
+import { loadCloudPack, startCloudWorker, type CloudWorker } from '@unimic/cloud-peer/node';
+import { cloudModels, type CloudEvent, type ReadinessPolicy } from '@unimic/cloud-peer';
 import { connectEdge, type EdgeConnection } from '@unimic/edge-peer/node';
 import { PreviewRenderer, type EdgeEvent, type EdgeTask } from '@unimic/edge-peer';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const DEFAULT_PACK = process.env.UNIMIC_PACK ?? path.join(ROOT, 'models/default');
+/** The cloud's generative model (text-to-image, inpainting, outpainting, VQA). */
+export const DEFAULT_CLOUD_PACK = process.env.UNIMIC_CLOUD_PACK ?? path.join(ROOT, 'models/cloud');
 
 export interface LocalStack {
   readonly pack: LoadedPack;
@@ -40,6 +42,7 @@ export interface LocalStack {
 
 export interface LocalStackOptions {
   readonly packDir?: string;
+  readonly cloudPackDir?: string;
   /** The cloud's readiness policy (the edge may ask for later starts per task: `startAfter`). */
   readonly readiness?: ReadinessPolicy;
   /** Run the cloud worker as a child process (its own event loop and core), as deployed. */
@@ -48,6 +51,7 @@ export interface LocalStackOptions {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const packDir = options.packDir ?? DEFAULT_PACK;
+  const cloudPackDir = options.cloudPackDir ?? DEFAULT_CLOUD_PACK;
   const readiness = options.readiness ?? { afterStages: 3, deadlineMs: 30_000 };
   installBrotli(await loadBrotli());
   const pack = await loadPack(folderReader(packDir));
@@ -60,12 +64,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const token = server.mintToken('cloud', 'worker-1');
   let stopChild = () => undefined as void;
   const cloud = options.cloudProcess
-    ? await spawnCloud(server.url, token, packDir, policy.afterStages).then((kill) => void (stopChild = kill))
+    ? await spawnCloud(server.url, token, packDir, cloudPackDir, policy.afterStages).then((kill) => void (stopChild = kill))
     : await startCloudWorker({
         signalingUrl: server.url,
         token,
         pack: { id: pack.manifest.id, sha256: pack.digest },
-        models: { coding: models.list, image: models.masked, ...(models.text ? { imageWithText: models.text } : {}) },
+        models: await cloudModels(models, pack, await loadCloudPack(cloudPackDir), timedRuntime(nativeRuntime(), clock)),
         readiness: policy,
         steps: 8,
         clock,
@@ -93,10 +97,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** Starts examples/cloud-worker.ts as a child process; resolves once it registered. */
-async function spawnCloud(url: string, token: string, packDir: string, afterStages: number): Promise<() => void> {
+async function spawnCloud(url: string, token: string, packDir: string, cloudPackDir: string, afterStages: number): Promise<() => void> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'examples/cloud-worker.ts')], {
     cwd: ROOT,
-    env: { ...process.env, SIGNALING_URL: url, TOKEN: token, UNIMIC_PACK: packDir, AFTER_STAGES: String(afterStages) },
+    env: { ...process.env, SIGNALING_URL: url, TOKEN: token, UNIMIC_PACK: packDir, UNIMIC_CLOUD_PACK: cloudPackDir, AFTER_STAGES: String(afterStages) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

@@ -9,7 +9,7 @@ import { installBrotli, loadBrotli } from '@unimic/protocol';
 import { sessionModels, type SessionModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
-import { CloudPeer, type CloudEvent } from '@unimic/cloud-peer';
+import { CloudPeer, cloudModels, type CloudEvent } from '@unimic/cloud-peer';
 import { EdgePeer, type EdgeEvent } from '@unimic/edge-peer';
 
 /*
@@ -39,7 +39,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('session over w
     cloud = new CloudPeer({
       transport: peers.answerer,
       pack: { id: pack.manifest.id, sha256: pack.digest },
-      models: { coding: models.list, image: models.masked, ...(models.text ? { imageWithText: models.text } : {}) },
+      models: await cloudModels(models, pack),
       readiness: { afterStages: 4, deadlineMs: 20_000 },
       steps: 4,
       onEvent: (e) => cloudEvents.push(e),

@@ -9,7 +9,7 @@ import { installBrotli, loadBrotli } from '@unimic/protocol';
 import { sessionModels } from '@unimic/session';
 import { installLossShim, type LossShim, type WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
-import { CloudPeer, type CloudEvent } from '@unimic/cloud-peer';
+import { CloudPeer, digitSampler, type CloudEvent } from '@unimic/cloud-peer';
 import { EdgePeer, type EdgeEvent } from '@unimic/edge-peer';
 
 /*
@@ -39,7 +39,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('partially reli
     cloud = new CloudPeer({
       transport: peers.answerer,
       pack: { id: pack.manifest.id, sha256: pack.digest },
-      models: { coding: models.list, image: models.masked },
+      models: { coding: models.list, image: digitSampler(models.masked) },
       readiness: { afterStages: 8, deadlineMs: 20_000 },
       steps: 8,
       onEvent: (e) => cloudEvents.push(e),

@@ -16,7 +16,7 @@ import {
 import { UNKNOWN, type InferenceClock } from '@unimic/models';
 import { ChunkStore, StageReceiver, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
-import type { MaskedPredictor } from './generator.ts';
+import type { AnswerGenerator, TokenSampler } from './generator.ts';
 import { generateImage } from './maskgit.ts';
 
 /*
@@ -31,17 +31,12 @@ import { generateImage } from './maskgit.ts';
  * the later steps; each step's coding context is named in its `step` message (`upStages`).
  */
 
-/** Streams answer tokens (BPE ids) for an image and a question. */
-export interface AnswerGenerator {
-  answer(grid: Int32Array, question: readonly number[], seed: number): AsyncIterable<readonly number[]>;
-}
-
 export interface CloudModels {
   /** Entropy models by chunk-header index: [masked, text-conditional?]. */
   readonly coding: ModelTable;
   /** Image generation without and with a prompt. */
-  readonly image: MaskedPredictor;
-  readonly imageWithText?: MaskedPredictor;
+  readonly image: TokenSampler;
+  readonly imageWithText?: TokenSampler;
   readonly answer?: AnswerGenerator;
 }
 
@@ -318,7 +313,7 @@ class CloudRequest {
         await this.peer.send({ type: 'answer', requestId, piece, tokens: [], done: true });
       } else {
         const withText = this.text.length > 0 && opts.models.imageWithText;
-        const predictor = withText ? (opts.models.imageWithText as MaskedPredictor) : opts.models.image;
+        const predictor = withText ? (opts.models.imageWithText as TokenSampler) : opts.models.image;
         const committed = new Int32Array(plan.side * plan.side).fill(UNKNOWN);
         let tGen = performance.now();
         let stepsSent = 0;

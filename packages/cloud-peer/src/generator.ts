@@ -7,7 +7,32 @@ import type { LogitsPrediction, TokenPlanes } from './deps.ts';
  * they come. Both are deterministic for a given seed.
  */
 
-/** A bidirectional masked-token model over a fixed grid: all a MaskGIT loop needs. */
+/**
+ * What a MaskGIT loop needs of an image model: one token for each asked cell, drawn from the
+ * model's distribution given the grid as known (UNKNOWN = masked) and an optional prompt.
+ */
+export interface TokenSampler {
+  /** Cells of the model's grid (16x16 = 256 for the default pack). */
+  readonly cells: number;
+  sample(grid: Int32Array, positions: readonly number[], draw: SampleOptions): Promise<SampledTokens>;
+}
+
+export interface SampleOptions {
+  /** BPE ids of the prompt, if any. */
+  readonly text?: readonly number[];
+  /** > 0; 1 = the model's distribution. */
+  readonly temperature: number;
+  /** The generation's random stream: uniform in (0, 1). */
+  readonly uniform: () => number;
+}
+
+export interface SampledTokens {
+  readonly tokens: Int32Array;
+  /** log p(token) at temperature 1: the confidence MaskGIT ranks cells by. */
+  readonly logp: Float64Array;
+}
+
+/** A masked-token model with a factorized (per-digit) output, such as the pack's entropy models. */
 export interface MaskedPredictor {
   readonly planes: TokenPlanes;
   /** Cells of the model's grid (16x16 = 256 for the default pack). */
@@ -41,4 +66,9 @@ export interface ImageStep {
   /** Cells committed at this step (raster), and their tokens. */
   readonly positions: Uint16Array;
   readonly tokens: Int32Array;
+}
+
+/** Streams answer tokens (BPE ids, a piece at a time) for an image and a question. */
+export interface AnswerGenerator {
+  answer(grid: Int32Array, question: readonly number[], seed: number): AsyncIterable<readonly number[]>;
 }

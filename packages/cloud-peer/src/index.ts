@@ -1,4 +1,10 @@
-export type { ImageGenerationRequest, ImageStep, MaskedPredictor } from './generator.ts';
-export { generateImage, openAfterStep } from './maskgit.ts';
+export type { AnswerGenerator, ImageGenerationRequest, ImageStep, MaskedPredictor, SampledTokens, SampleOptions, TokenSampler } from './generator.ts';
+export { digitSampler, generateImage, openAfterStep } from './maskgit.ts';
+export { CLOUD_MODEL_ROLES, UnifiedModel } from './unified-model.ts';
+export { cloudTextIds, parseCloudVocab } from './cloud-vocab.ts';
+export type { CloudVocab } from './cloud-vocab.ts';
 export { CloudPeer } from './cloud-peer.ts';
-export type { AnswerGenerator, CloudEvent, CloudModels, CloudPeerOptions, ReadinessPolicy } from './cloud-peer.ts';
+export type { CloudEvent, CloudModels, CloudPeerOptions, ReadinessPolicy } from './cloud-peer.ts';
+export { checkCompatible, cloudModels } from './models.ts';
+export { SceneClassifier, scoreReadings } from './scene-classifier.ts';
+export type { AttributeScores, RegionLabel, SceneReading } from './scene-classifier.ts';

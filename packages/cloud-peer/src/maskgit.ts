@@ -1,11 +1,10 @@
 import { ErrorCode, ProtocolError, UNKNOWN, createRng } from './deps.ts';
-import type { ImageGenerationRequest, ImageStep, MaskedPredictor } from './generator.ts';
+import type { ImageGenerationRequest, ImageStep, MaskedPredictor, TokenSampler } from './generator.ts';
 
 /*
- * MaskGIT decoding (Chang et al., 2022) over a masked-token model with a factorized (per-digit)
- * output: at every step, sample a token for every target cell still open — digit by digit, each
- * digit from the model's distribution given the digits before it — score it by its log-probability
- * plus annealed Gumbel noise, and commit the best-scoring cells so that the share still open
+ * MaskGIT decoding (Chang et al., 2022) over any masked-token sampler: at every step, sample a
+ * token for every target cell still open, score it by its log-probability plus annealed Gumbel
+ * noise, and commit the best-scoring cells so that the share still open
  * follows cos(π/2 · (t+1)/T). The last step commits everything.
  */
 
@@ -15,12 +14,13 @@ export function openAfterStep(n: number, t: number, steps: number): number {
   return Math.floor(n * Math.cos((Math.PI / 2) * ((t + 1) / steps)));
 }
 
-export async function* generateImage(model: MaskedPredictor, req: ImageGenerationRequest): AsyncGenerator<ImageStep> {
+export async function* generateImage(model: TokenSampler, req: ImageGenerationRequest): AsyncGenerator<ImageStep> {
   const { target, steps } = req;
   const temperature = req.temperature ?? 1;
   const choiceTemperature = req.choiceTemperature ?? 4.5;
   if (!Number.isInteger(steps) || steps < 1 || steps > 256) throw new ProtocolError(ErrorCode.InvalidArgument, `steps must be in 1..256, got ${steps}`);
   if (!(temperature > 0)) throw new ProtocolError(ErrorCode.InvalidArgument, 'temperature must be > 0');
+  if (!(choiceTemperature >= 0)) throw new ProtocolError(ErrorCode.InvalidArgument, 'choice temperature must be ≥ 0');
   const S = model.cells;
   const isTarget = new Uint8Array(S);
   for (const p of target) {
@@ -30,7 +30,6 @@ export async function* generateImage(model: MaskedPredictor, req: ImageGeneratio
   const committed = new Int32Array(S).fill(UNKNOWN);
   const rng = createRng(req.seed);
   const uniform = () => (rng() + 0.5) / 2 ** 32; // in (0, 1): safe for log
-  const K = model.planes.count;
   let open = Array.from(target);
   for (let t = 0; t < steps && open.length > 0; t++) {
     // the grid the model sees: the context as known now, with this generation's commits
@@ -38,34 +37,15 @@ export async function* generateImage(model: MaskedPredictor, req: ImageGeneratio
     if (context.length !== S) throw new ProtocolError(ErrorCode.InvalidArgument, `context of ${context.length} cells, model has ${S}`);
     const grid = new Int32Array(S);
     for (let i = 0; i < S; i++) grid[i] = isTarget[i] ? (committed[i] as number) : (context[i] as number);
-    // predict every unknown cell together (targets and context not arrived yet), sample targets
-    const unknown: number[] = [];
-    for (let i = 0; i < S; i++) if (grid[i] === UNKNOWN) unknown.push(i);
-    const prediction = await model.predictStage(grid, unknown, req.text);
-    const P = unknown.length;
-    const digits = new Uint32Array(P * K);
-    const logp = new Float64Array(P);
-    for (let k = 0; k < K; k++) {
-      const L = model.planes.sizes[k] as number;
-      const logits = await prediction.planeLogits(k, digits);
-      for (let i = 0; i < P; i++) {
-        const [d, lp] = sample(logits, i * L, L, temperature, uniform());
-        digits[i * K + k] = d;
-        logp[i] = (logp[i] as number) + lp;
-      }
-    }
-    const rowOf = new Map(unknown.map((cell, i) => [cell, i]));
+    const drawn = await model.sample(grid, open, { ...(req.text ? { text: req.text } : {}), temperature, uniform });
     const keepOpen = openAfterStep(target.length, t, steps);
     const anneal = choiceTemperature * (1 - (t + 1) / steps);
-    const scored = open.map((cell) => {
-      const i = rowOf.get(cell) as number;
-      return { cell, i, score: (logp[i] as number) + anneal * -Math.log(-Math.log(uniform())) };
-    });
+    const scored = open.map((cell, i) => ({ cell, i, score: (drawn.logp[i] as number) + anneal * -Math.log(-Math.log(uniform())) }));
     scored.sort((a, b) => b.score - a.score || a.cell - b.cell);
     const commit = scored.slice(0, Math.max(0, open.length - keepOpen));
     commit.sort((a, b) => a.cell - b.cell);
     const positions = Uint16Array.from(commit, (c) => c.cell);
-    const tokens = Int32Array.from(commit, (c) => model.planes.join(digits, c.i * K, 1));
+    const tokens = Int32Array.from(commit, (c) => drawn.tokens[c.i] as number);
     positions.forEach((p, j) => (committed[p] = tokens[j] as number));
     const done = new Set(positions);
     open = open.filter((c) => !done.has(c));
@@ -73,8 +53,35 @@ export async function* generateImage(model: MaskedPredictor, req: ImageGeneratio
   }
 }
 
+/**
+ * A sampler over a factorized masked-token model (the pack's entropy models): each token digit by
+ * digit, every digit from the model's distribution given the digits before it.
+ */
+export function digitSampler(model: MaskedPredictor): TokenSampler {
+  return {
+    cells: model.cells,
+    async sample(grid, positions, { text, temperature, uniform }) {
+      const prediction = await model.predictStage(grid, positions, text);
+      const P = positions.length;
+      const K = model.planes.count;
+      const digits = new Uint32Array(P * K);
+      const logp = new Float64Array(P);
+      for (let k = 0; k < K; k++) {
+        const L = model.planes.sizes[k] as number;
+        const logits = await prediction.planeLogits(k, digits);
+        for (let i = 0; i < P; i++) {
+          const [d, lp] = sampleSoftmax(logits, i * L, L, temperature, uniform());
+          digits[i * K + k] = d;
+          logp[i] = (logp[i] as number) + lp;
+        }
+      }
+      return { tokens: Int32Array.from({ length: P }, (_, i) => model.planes.join(digits, i * K, 1)), logp };
+    },
+  };
+}
+
 /** Samples from softmax(logits[at..at+L] / temperature); returns [symbol, log p(symbol)] (log p at temperature 1). */
-function sample(logits: Float32Array, at: number, L: number, temperature: number, u: number): [number, number] {
+export function sampleSoftmax(logits: Float32Array, at: number, L: number, temperature: number, u: number): [number, number] {
   let max = -Infinity;
   for (let j = 0; j < L; j++) max = Math.max(max, logits[at + j] as number);
   let z = 0;

@@ -1,8 +1,13 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { filter, type Subscription } from 'rxjs';
+import { loadPack, type LoadedPack } from '@unimic/models';
+import { folderReader } from '@unimic/models/node';
 import { connectSignaling } from '@unimic/signaling';
 import { WeriftPeer, negotiate, type NegotiationMessage } from '@unimic/transport';
 import { sessionRelay } from '@unimic/session';
 import { CloudPeer, type CloudPeerOptions } from './cloud-peer.ts';
+import { CLOUD_MODEL_ROLES } from './unified-model.ts';
 
 /*
  * A cloud worker in Node: registers with the signaling server, and for every session it is
@@ -59,4 +64,13 @@ export async function startCloudWorker(opts: CloudWorkerOptions): Promise<CloudW
       client.close();
     },
   };
+}
+
+/**
+ * The cloud pack in `dir` (its generative model), or undefined when the folder holds none: a
+ * cloud without it still serves every image task with the coding pack's models, but no VQA.
+ */
+export async function loadCloudPack(dir: string): Promise<LoadedPack | undefined> {
+  if (!existsSync(path.join(dir, 'manifest.json'))) return undefined;
+  return loadPack(folderReader(dir), [...CLOUD_MODEL_ROLES]);
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MaskedEntropyModel, UNKNOWN, loadPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { generateImage, openAfterStep, type ImageStep } from '../src/index.ts';
+import { digitSampler, generateImage, openAfterStep, type ImageStep } from '../src/index.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const packDir = process.env.UNIMIC_PACK ?? path.join(root, 'models/default');
@@ -26,7 +26,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('MaskGIT over t
     const pack = await loadPack(folderReader(packDir), ['entropy.masked.backbone', 'entropy.masked.head']);
     const model = await MaskedEntropyModel.fromPack(pack, 'masked', wasmRuntime());
     const out: ImageStep[] = [];
-    for await (const s of generateImage(model, { target, context, steps, seed })) out.push(s);
+    for await (const s of generateImage(digitSampler(model), { target, context, steps, seed })) out.push(s);
     return out;
   }
 

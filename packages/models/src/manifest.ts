@@ -20,11 +20,17 @@ export const MODEL_ROLES = [
   'entropy.masked.head',
   'entropy.text.backbone',
   'entropy.text.head',
+  // The cloud's generative model (a cloud pack): a unified Transformer over [text; image; answer]
+  // and its image head (features → 8192 logits). Only the cloud runs them: any runtime will do.
+  'cloud.backbone',
+  'cloud.image-head',
+  // Evaluation only: the scene attribute classifier (text-to-image attribute accuracy).
+  'eval.scene-classifier',
 ] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
 
 /** Non-ONNX files a pack may carry (JSON). */
-export const ASSET_ROLES = ['entropy.static.counts', 'entropy.text.vocab'] as const;
+export const ASSET_ROLES = ['entropy.static.counts', 'entropy.text.vocab', 'cloud.text.vocab', 'eval.scenes.spec'] as const;
 export type AssetRole = (typeof ASSET_ROLES)[number];
 export type PackRole = ModelRole | AssetRole;
 
