@@ -1,7 +1,8 @@
 /**
  * `npm start` — the UniMIC-RTC tour on loopback: a signaling server, a cloud worker and an edge,
- * connected by WebRTC (werift) through it, with the default model pack. Each task runs on a
- * bundled sample image (Kodak, 128x128), twice: with the cloud starting after the first upload
+ * connected by WebRTC (werift) through it, with the default model pack and the cloud pack. Each
+ * task runs on a bundled sample image (Kodak, or a held-out procedural scene for text-to-image and
+ * VQA: the cloud model's text skills are learnt on scenes), twice: with the cloud starting after the first upload
  * stages (early start), and waiting for every token. Prints one table, writes one PNG strip of the
  * progressive frames per task.
  *
@@ -41,12 +42,17 @@ interface Tour {
 const parrots = await sample('kodim23.png');
 const hats = await sample('kodim04.png');
 const beach = await sample('kodim12.png');
+const scene = await sample('scene-test5.png');
 const tours: Tour[] = [
   { name: 'inpaint', input: parrots, task: { task: 'inpaint', grid: await gridOf(parrots), region: center, steps: 8 } },
   { name: 'outpaint', input: beach, task: { task: 'outpaint', grid: await gridOf(beach), outpaint: { side: 'right', amount: 8 }, steps: 8 } },
-  { name: 't2i', task: { task: 't2i', text: 'a red boat on a blue sea', steps: 8 } },
+  { name: 't2i', task: { task: 't2i', text: 'a large red circle on the left and a small blue square at the top on a white background', steps: 8 } },
 ];
-if (stack.edge.cloud.capabilities.tasks.includes('vqa')) tours.push({ name: 'vqa', input: hats, task: { task: 'vqa', grid: await gridOf(hats), text: 'what colour is the hat?' } });
+if (stack.edge.cloud.capabilities.tasks.includes('vqa')) {
+  tours.push({ name: 'vqa', input: scene, task: { task: 'vqa', grid: await gridOf(scene), text: 'what colour is the triangle?' } });
+} else {
+  log('this cloud has no VQA model (no cloud pack in models/cloud): skipping VQA');
+}
 
 const rows: string[][] = [];
 let requestId = 1;
@@ -76,7 +82,13 @@ function row(tour: Tour, fast: TaskRun, full: TaskRun): string[] {
     fast.firstPreviewMs.toFixed(0),
     fast.finalMs.toFixed(0),
     full.finalMs.toFixed(0),
+    answerOf(fast),
   ];
+}
+
+function answerOf(run: TaskRun): string {
+  const last = run.events.filter((e) => e.type === 'answer').at(-1);
+  return last && last.type === 'answer' ? JSON.stringify(last.text) : '';
 }
 
 async function writeStrip(tour: Tour, run: TaskRun) {
@@ -89,9 +101,9 @@ async function writeStrip(tour: Tour, run: TaskRun) {
   log(`${tour.name}: ${frames.length} frames → ${path.relative(process.cwd(), file)}`);
 }
 
-const header = ['task', 'bytes up', 'bytes down', 'bpp up', 'bpp down', 'stages', 'first preview ms', 'final ms', 'final ms (wait all)'];
+const header = ['task', 'bytes up', 'bytes down', 'bpp up', 'bpp down', 'stages', 'first preview ms', 'final ms', 'final ms (wait all)', 'answer'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === header.length - 1 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
 console.log(`\nUniMIC-RTC on loopback — pack ${stack.pack.manifest.id}, ${stack.models.list.map((m) => m.name).join(' + ')} entropy models, bpp over 128x128 pixels`);
 console.log(line(header));
 console.log(widths.map((w) => '─'.repeat(w)).join('  '));

@@ -58,6 +58,11 @@ export function planRequest(task: TaskMessage, side = 16): RequestPlan {
   const imageUp = spec.up.find((s) => s.codec === 'image');
   const imageDown = spec.down[0];
   if (!imageDown) throw new ProtocolError(ErrorCode.InvalidArgument, `task ${task.task} sends nothing down`);
+  const text = spec.up.find((s) => s.codec === 'text');
+  if (text?.required && !task.text) throw new ProtocolError(ErrorCode.InvalidField, `${task.task} needs a ${text.set === 'text:question' ? 'question' : 'prompt'}`);
+  if (!text && task.text) throw new ProtocolError(ErrorCode.InvalidField, `${task.task} takes no text`);
+  if (task.mask && task.task !== 'inpaint') throw new ProtocolError(ErrorCode.InvalidField, `${task.task} takes no mask`);
+  if (task.outpaint && task.task !== 'outpaint') throw new ProtocolError(ErrorCode.InvalidField, `${task.task} takes no outpainting geometry`);
   let sent: Uint16Array = all;
   let target: Uint16Array = new Uint16Array(0);
   let canvas: ExtensionGeometry | undefined;
