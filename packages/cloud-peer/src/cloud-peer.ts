@@ -1,4 +1,4 @@
-import { Subject, concatMap, defer, type Subscription } from 'rxjs';
+import { BehaviorSubject, ReplaySubject, Subject, firstValueFrom, merge, type Subscription } from 'rxjs';
 import {
   ErrorCode,
   ProtocolError,
@@ -18,6 +18,7 @@ import { ChunkStore, StageReceiver, planRequest, uploadContextStages, windowCont
 import type { PeerTransport } from '@unimic/transport';
 import type { AnswerGenerator, TokenSampler } from './generator.ts';
 import { generateImage } from './maskgit.ts';
+import { decodeInArrivalOrder, readyToGenerate, type UploadProgress } from './operators.ts';
 
 /*
  * The cloud side of a session. Per request, one RxJS pipeline:
@@ -199,7 +200,9 @@ class CloudRequest {
   private readonly model0: number;
   private bytesUp = 0;
   private tokensUp = 0;
-  private wake: (() => void) | null = null;
+  /** Upload progress for the readiness policy (stages complete; end of upload). */
+  private readonly progress: BehaviorSubject<UploadProgress> = new BehaviorSubject<UploadProgress>({ completeStages: 0 });
+  private readonly stopped$ = new ReplaySubject<number>(1);
   private readonly codingText: readonly number[] | undefined;
 
   constructor(
@@ -227,8 +230,7 @@ class CloudRequest {
       prompt,
       Math.max(0, plan.upStages.length - 1),
     );
-    // one decode at a time per request, in arrival order
-    this.sub = this.inbox.pipe(concatMap((bytes) => defer(() => this.receiver.push(bytes)))).subscribe(({ updates, failures }) => {
+    this.sub = this.inbox.pipe(decodeInArrivalOrder((bytes) => this.receiver.push(bytes))).subscribe(({ updates, failures }) => {
       for (const u of updates) {
         u.cells.forEach((c, j) => (this.uploaded[c] = u.tokens[j] as number));
         this.tokensUp += u.cells.length;
@@ -238,7 +240,7 @@ class CloudRequest {
         if (f.header) void this.peer.send({ type: 'nack', stream: f.header.stream, message: f.header.message, stage: f.header.stage, chunks: [f.header.chunkIndex] }).catch(() => undefined);
         this.peer.emitEvent({ type: 'refused', requestId: plan.task.requestId, error: f.error, at: performance.now() });
       }
-      this.wake?.();
+      this.progress.next({ completeStages: this.completeStages() });
     });
   }
 
@@ -251,15 +253,12 @@ class CloudRequest {
   uploadDone() {
     // on a reliable channel every chunk arrives: nothing to give up on
     if (this.plan.reliableStages === null) return;
-    this.uploadDoneAt = performance.now();
-    setTimeout(() => this.wake?.(), LOSS_GRACE_MS + 1);
+    this.progress.next({ uploadDone: true });
   }
-
-  private uploadDoneAt: number | null = null;
 
   stop() {
     this.stopped = true;
-    this.wake?.();
+    this.stopped$.next(this.completeStages());
     this.sub.unsubscribe();
   }
 
@@ -281,14 +280,9 @@ class CloudRequest {
     const policy = this.opts.readiness ?? { afterStages: Infinity, deadlineMs: 30_000 };
     // the edge may ask to wait longer than the policy, never to start earlier
     const need = Math.min(Math.max(policy.afterStages, this.plan.task.startAfter ?? 0), this.plan.upStages.length);
-    const deadline = this.t0 + policy.deadlineMs;
-    const gaveUp = () => this.uploadDoneAt !== null && performance.now() >= this.uploadDoneAt + LOSS_GRACE_MS;
-    while (!this.stopped && this.completeStages() < need && performance.now() < deadline && !gaveUp()) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        setTimeout(resolve, Math.max(1, deadline - performance.now()));
-      });
-    }
+    const deadlineMs = Math.max(0, this.t0 + policy.deadlineMs - performance.now());
+    this.progress.next({ completeStages: this.completeStages() });
+    await firstValueFrom(merge(this.progress.pipe(readyToGenerate({ need, deadlineMs, graceMs: LOSS_GRACE_MS })), this.stopped$));
   }
 
   async run(): Promise<void> {
