@@ -18,7 +18,7 @@ import { ChunkStore, StageReceiver, planRequest, uploadContextStages, windowCont
 import type { PeerTransport } from '@unimic/transport';
 import type { AnswerGenerator, TokenSampler } from './generator.ts';
 import { generateImage } from './maskgit.ts';
-import { decodeInArrivalOrder, readyToGenerate, type UploadProgress } from './operators.ts';
+import { decodeInArrivalOrder, oneAhead, readyToGenerate, type UploadProgress } from './operators.ts';
 
 /*
  * The cloud side of a session. Per request, one RxJS pipeline:
@@ -311,13 +311,17 @@ class CloudRequest {
         const committed = new Int32Array(plan.side * plan.side).fill(UNKNOWN);
         let tGen = performance.now();
         let stepsSent = 0;
-        for await (const step of generateImage(predictor, {
-          target: plan.target,
-          context: () => windowContext(plan, this.uploaded, UNKNOWN),
-          ...(withText ? { text: this.text } : {}),
-          steps: plan.task.steps ?? opts.steps ?? 8,
-          seed: plan.task.schedule.seed,
-        })) {
+        // step t+1 is generated while step t is coded and sent
+        const steps = oneAhead(
+          generateImage(predictor, {
+            target: plan.target,
+            context: () => windowContext(plan, this.uploaded, UNKNOWN),
+            ...(withText ? { text: this.text } : {}),
+            steps: plan.task.steps ?? opts.steps ?? 8,
+            seed: plan.task.schedule.seed,
+          }),
+        );
+        for await (const step of steps) {
           if (this.stopped) break;
           const inferenceMs = performance.now() - tGen;
           // code against what the edge can rebuild: the complete upload prefix + earlier steps

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { timer, map } from 'rxjs';
-import { decodeInArrivalOrder, readyToGenerate, type UploadProgress } from '../src/operators.ts';
+import { decodeInArrivalOrder, oneAhead, readyToGenerate, type UploadProgress } from '../src/operators.ts';
 
 /* Marble tests on virtual time: one frame = 1 ms. */
 
@@ -54,5 +54,41 @@ describe('decodeInArrivalOrder', () => {
       const out = chunks.pipe(decodeInArrivalOrder((x: number) => timer(x).pipe(map(() => x * 10))));
       expectObservable(out).toBe('------xy-|', { x: 50, y: 10 });
     });
+  });
+});
+
+describe('oneAhead', () => {
+  async function* producer(log: string[], n: number, failAt = -1) {
+    for (let i = 0; i < n; i++) {
+      log.push(`make ${i}`);
+      await new Promise((r) => setTimeout(r, 5));
+      if (i === failAt) throw new Error(`step ${i} failed`);
+      yield i;
+    }
+  }
+
+  it('starts producing the next item while the current one is consumed, and keeps the order', async () => {
+    const log: string[] = [];
+    const got: number[] = [];
+    for await (const x of oneAhead(producer(log, 3))) {
+      log.push(`use ${x}`);
+      await new Promise((r) => setTimeout(r, 20));
+      got.push(x);
+    }
+    expect(got).toEqual([0, 1, 2]);
+    expect(log.indexOf('make 1')).toBeLessThan(log.indexOf('use 0') + 1);
+    expect(log.indexOf('make 1')).toBeGreaterThan(log.indexOf('make 0'));
+  });
+
+  it('surfaces a failure of the look-ahead when that item is asked for, and none when the consumer stops first', async () => {
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const x of oneAhead(producer([], 5, 2))) seen.push(x);
+      })(),
+    ).rejects.toThrow('step 2 failed');
+    expect(seen).toEqual([0, 1]);
+    for await (const x of oneAhead(producer([], 5, 1))) if (x === 0) break; // the failing step 1 is in flight
+    await new Promise((r) => setTimeout(r, 20));
   });
 });
