@@ -1,6 +1,5 @@
 import { filter, firstValueFrom, type Observable } from 'rxjs';
 import type { IceCandidateJson, SessionDescriptionJson } from './types.ts';
-import type { WeriftPeer } from './werift-peer.ts';
 
 /** What negotiation sends through signaling: SDP and trickled candidates, as plain JSON. */
 export type NegotiationMessage =
@@ -14,10 +13,24 @@ export interface SignalRelay {
 }
 
 /**
+ * The peer negotiate() drives. Structural, so it names no implementation: WeriftPeer (Node) and
+ * BrowserPeer (the browser's RTCPeerConnection) both fit, and a browser bundle never sees werift.
+ */
+export interface NegotiatingPeer {
+  readonly role: 'offerer' | 'answerer';
+  readonly localCandidates$: Observable<IceCandidateJson | null>;
+  createOffer(): Promise<SessionDescriptionJson>;
+  acceptOffer(offer: SessionDescriptionJson): Promise<SessionDescriptionJson>;
+  acceptAnswer(answer: SessionDescriptionJson): Promise<void>;
+  addRemoteCandidate(candidate: IceCandidateJson | null): Promise<void>;
+  opened(): Promise<void>;
+}
+
+/**
  * Runs offer/answer and candidate exchange over `relay` until both channels are open.
  * The offerer speaks first; the answerer waits for the offer.
  */
-export async function negotiate(peer: WeriftPeer, relay: SignalRelay, timeoutMs = 10_000): Promise<void> {
+export async function negotiate(peer: NegotiatingPeer, relay: SignalRelay, timeoutMs = 10_000): Promise<void> {
   const subs = [
     peer.localCandidates$.subscribe((candidate) => relay.send({ kind: 'candidate', candidate })),
     relay.messages$
