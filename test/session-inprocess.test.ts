@@ -5,7 +5,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { UNKNOWN, loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { installBrotli, loadBrotli } from '@unimic/protocol';
+import { ErrorCode, installBrotli, isProtocolError, loadBrotli } from '@unimic/protocol';
 import { sessionModels, type SessionModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
@@ -90,4 +90,29 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('session over w
     const final = (events.filter((e) => e.type === 'step').at(-1) as Extract<EdgeEvent, { type: 'step' }>).grid;
     expect(final.tokens.every((t) => t >= 0 && t < 8192)).toBe(true);
   }, 120_000);
+
+  // last: it kills the link
+  it('a link that dies mid-stream ends the request with a clean ConnectionLost error, well before its deadline', async () => {
+    const grid = Int32Array.from(kodak['kodim04.png'] as number[]);
+    const region = Array.from({ length: 256 }, (_, i) => i).filter((i) => i >> 4 >= 8);
+    const t0 = performance.now();
+    const seen: string[] = [];
+    const outcome = lastValueFrom(edge.run({ task: 'inpaint', requestId: 4, grid, region, steps: 8, deadlineMs: 60_000 }).pipe(toArray())).then(
+      () => 'completed',
+      (err: unknown) => err,
+    );
+    // kill the cloud's side once the upload is under way
+    const killer = setInterval(() => {
+      if (cloudEvents.some((e) => e.type === 'upload-stage' && 'requestId' in e && e.requestId === 4)) {
+        clearInterval(killer);
+        seen.push('killed');
+        void peers.answerer.close();
+      }
+    }, 20);
+    const err = await outcome;
+    clearInterval(killer);
+    expect(seen).toEqual(['killed']);
+    expect(isProtocolError(err, ErrorCode.ConnectionLost)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(15_000);
+  }, 60_000);
 });

@@ -162,6 +162,8 @@ export class EdgePeer {
         this.control$.subscribe((m) => run.control(m)),
         this.chunks$.subscribe((b) => run.chunk(b)),
         run.events$.subscribe(subscriber),
+        // a lost link ends the request at once, not at its deadline
+        this.opts.transport.state$.pipe(filter((s) => s === 'closed' || s === 'failed')).subscribe((s) => run.lost(s)),
       ];
       run.start().catch((err) => subscriber.error(err));
       return () => {
@@ -340,6 +342,12 @@ class EdgeRequest {
     const lostCells = this.plan.target.filter((p) => this.generated[p] === UNKNOWN).length;
     this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, headerBytes: this.headerBytes, grid, lostCells, at: performance.now() });
     this.events$.complete();
+  }
+
+  /** The transport closed or failed: the request cannot finish. */
+  lost(state: string) {
+    if (this.finished) return;
+    this.fail(new ProtocolError(ErrorCode.ConnectionLost, `request ${this.t.requestId}: the connection ${state === 'failed' ? 'failed (peer lost)' : 'closed'} mid-request`));
   }
 
   private fail(err: ProtocolError) {

@@ -30,6 +30,8 @@ export const ErrorCode = {
   Timeout: 'ERR_TIMEOUT',
   /** The remote peer reported a failure (its code and message follow). */
   Remote: 'ERR_REMOTE',
+  /** The connection to the peer closed or failed while a request was running. */
+  ConnectionLost: 'ERR_CONNECTION_LOST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
