@@ -168,8 +168,10 @@ export const cloudSuite: Suite = {
       const sc = scoreReadings(recon, scenes.map(reading));
       reportScores(report, 'cloud.classifier_on_reconstructions', sc, `${scenes.length} held-out scenes decoded from their tokens`);
       const py = (ev.cloudPack.manifest.training?.scene_classifier as { eval?: Record<string, unknown> } | undefined)?.eval;
-      const raw = (py?.test_raw ?? py?.raw) as Record<string, number> | undefined;
-      if (raw?.object_all_acc !== undefined) report({ name: 'cloud.classifier_on_renders.object_all_acc', value: +raw.object_all_acc.toFixed(4), unit: 'ratio', note: 'Python eval on raw test renders (manifest)' });
+      const raw = py?.test_renders as Record<string, number> | undefined;
+      if (raw?.object_all_acc !== undefined) report({ name: 'cloud.classifier_on_renders.object_all_acc', value: +raw.object_all_acc.toFixed(4), unit: 'ratio', note: 'training/scene_classifier.py on 1,000 raw test renders (from the manifest)' });
+      const shuffled = py?.shuffled_baseline_renders as Record<string, number> | undefined;
+      if (shuffled?.object_all_acc !== undefined) report({ name: 'cloud.classifier_on_renders.chance_object_all_acc', value: +shuffled.object_all_acc.toFixed(4), unit: 'ratio', note: 'its readings of another scene (chance level)' });
     }
 
     // text-to-image: prompt = the scene's first caption; attributes read by the classifier

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../packages/transport/test/chromium-harness.ts';
 import { startWebServer, type WebServer } from '../examples/progressive-web/server.ts';
 import type { RunSummary } from '../examples/progressive-web/app.ts';
+import { bpeEncode, compressText, installBrotli, loadBrotli } from '../packages/protocol/src/index.ts';
 
 /*
  * The progressive-rendering page end to end, no mocks: the server bundles the page, starts
@@ -28,6 +29,7 @@ describe.skipIf(!existsSync(CHROMIUM_PATH) || !hasPack)('progressive web page in
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
+    installBrotli(await loadBrotli());
     web = await startWebServer({ port: 0, log: () => undefined });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
@@ -100,6 +102,15 @@ describe.skipIf(!existsSync(CHROMIUM_PATH) || !hasPack)('progressive web page in
     console.log(
       `${s.task}: ${s.bytesUp} B up, ${s.bytesDown} B down, ${s.stepsReceived}/${s.stepsAsked} steps, first preview ${Math.round(s.firstFrameMs ?? s.firstStepMs ?? 0)} ms, final ${Math.round(s.finalMs)} ms${s.answer ? `, answer "${s.answer}"` : ''}`,
     );
+
+  it('makes the same text bytes as Node: BPE ids and Brotli streams', async () => {
+    const texts = ['what colour is the triangle?', 'a large red circle on the left and a small blue star at the top', 'Ünïcødé, emoji 🚲 and "quotes"', ''];
+    for (const text of texts) {
+      const inPage = await page.evaluate((t) => (globalThis as unknown as { unimic: { textBytes(t: string): { bpe: number[]; brotli: number[] } } }).unimic.textBytes(t), text);
+      expect(inPage.bpe).toEqual(Array.from(bpeEncode(text)));
+      expect(inPage.brotli).toEqual(Array.from(compressText(text)));
+    }
+  });
 
   it('connects and offers the cloud tasks', async () => {
     expect(await page.getAttribute('#status', 'data-state'), (await page.textContent('#status')) ?? '').toBe('ready');

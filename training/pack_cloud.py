@@ -56,9 +56,12 @@ def main() -> None:
     training = {"tokenizer": {"encoder_sha256": encoder["sha256"], "pack": coding["id"]},
                 "cloud": {"config": exp["config"], "params": exp["params"], "checkpoint": Path(exp["checkpoint"]).name,
                           "fp16_weights": exp["fp16_weights"], "contract": exp["contract"], "checks": exp["checks"]}}
-    hist = cloud / "history.json"
-    if hist.exists():
-        training["cloud"]["history"] = json.loads(hist.read_text())
+    summary = default_run_dir("cloud") / "train_summary.json"
+    if summary.exists():
+        t = json.loads(summary.read_text())
+        training["cloud"]["training"] = {k: t[k] for k in ("step", "train_seconds", "final_val", "args", "env") if k in t}
+        training["cloud"]["data"] = ("30,000 procedural scenes (training/scenes.py, seed 1000) with captions and QA; "
+                                     "photo crops of shared/data/photos; shared/data/captions (real captions)")
     clf_export = clf / "onnx" / "export.json"
     if clf_export.exists():
         cx = json.loads(clf_export.read_text())

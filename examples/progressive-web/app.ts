@@ -9,7 +9,7 @@
  * pill (`data-state`), the counters (`data-value`), the output (`data-frames`) and the answer.
  */
 import { ImageTokenizer, loadPack, parseManifest, timedRuntime, type InferenceClock, type LoadedPack, type PackRole, type PlanarImage } from '@unimic/models';
-import { installBrotli, loadBrotli, type ExtensionSide, type TaskName } from '@unimic/protocol';
+import { bpeEncode, compressText, installBrotli, loadBrotli, type ExtensionSide, type TaskName } from '@unimic/protocol';
 import { SESSION_MODEL_ROLES, sessionModels, type SessionModels } from '@unimic/session';
 import { PreviewRenderer, connectEdgeBrowser, type BrowserEdgeConnection, type EdgeEvent, type EdgeTask } from '@unimic/edge-peer/browser';
 import { allowHostCandidates } from '@unimic/transport/browser';
@@ -779,6 +779,8 @@ addEventListener('pagehide', () => void conn?.close());
 (globalThis as unknown as { unimic: unknown }).unimic = {
   ready,
   run: hookRun,
+  /** The bytes this tab makes of a text (BPE ids, Brotli): the tests compare them with Node's. */
+  textBytes: (text: string) => ({ bpe: Array.from(bpeEncode(text)), brotli: Array.from(compressText(text)) }),
   get last() {
     return last;
   },
