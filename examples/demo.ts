@@ -49,7 +49,7 @@ const tours: Tour[] = [
   { name: 't2i', task: { task: 't2i', text: 'a large red circle on the left and a small blue square at the top on a white background', steps: 8 } },
 ];
 if (stack.edge.cloud.capabilities.tasks.includes('vqa')) {
-  tours.push({ name: 'vqa', input: scene, task: { task: 'vqa', grid: await gridOf(scene), text: 'what colour is the triangle?' } });
+  tours.push({ name: 'vqa', input: scene, task: { task: 'vqa', grid: await gridOf(scene), text: 'how many objects are there?' } });
 } else {
   log('this cloud has no VQA model (no cloud pack in models/cloud): skipping VQA');
 }
