@@ -48,6 +48,15 @@ def asset(role: str, src: Path, out: Path, name: str) -> dict:
     return {"role": role, "file": name, "sha256": sha256(dst), "bytes": dst.stat().st_size}
 
 
+def write_manifest(out: Path, pack_id: str, image: dict, codebook: dict, models: list, assets: list, training: dict) -> None:
+    """manifest.json in the format docs/models.md describes (unimic-pack/1), and a one-line summary."""
+    manifest = {"format": "unimic-pack/1", "id": pack_id, "image": image, "codebook": codebook,
+                "models": models, "assets": assets, "training": training}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    total = sum(m["bytes"] for m in models + assets)
+    print(f"wrote {out}/manifest.json: {len(models)} models, {len(assets)} assets, {total / 1e6:.2f} MB")
+
+
 def tensor_specs(ts: list) -> list:
     return [{"name": t["name"], "dtype": t["dtype"], "shape": t["shape"]} for t in ts]
 
@@ -87,18 +96,9 @@ def main() -> None:
             assets.append(asset("entropy.text.vocab", args.entropy, args.out, ex["caption_vocab"]["file"]))
         if args.entropy_eval and args.entropy_eval.exists():
             training["entropy_eval"] = json.loads(args.entropy_eval.read_text())
-    manifest = {
-        "format": "unimic-pack/1",
-        "id": args.id,
-        "image": {"width": size, "height": size, "downsample": size // exp["grid"][0]},
-        "codebook": {"size": exp["codebook_size"], "kind": "fsq", "levels": exp["config"]["levels"]},
-        "models": models,
-        "assets": assets,
-        "training": training,
-    }
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    total = sum(m["bytes"] for m in models + assets)
-    print(f"wrote {args.out}/manifest.json: {len(models)} models, {len(assets)} assets, {total / 1e6:.2f} MB")
+    image = {"width": size, "height": size, "downsample": size // exp["grid"][0]}
+    codebook = {"size": exp["codebook_size"], "kind": "fsq", "levels": exp["config"]["levels"]}
+    write_manifest(args.out, args.id, image, codebook, models, assets, training)
 
 
 if __name__ == "__main__":

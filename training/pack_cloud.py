@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import default_run_dir  # noqa: E402
-from pack import asset, entry, sha256, tensor_specs  # noqa: E402
+from pack import asset, entry, sha256, tensor_specs, write_manifest  # noqa: E402
 
 # The cloud's model is only run by the cloud: its floats need not match any other peer's.
 CLOUD_RUNTIME = "any"
@@ -71,18 +71,7 @@ def main() -> None:
             training["scene_classifier"] = {"eval": json.loads((clf / "eval.json").read_text()), "classes": cx["classes"]}
     else:
         print(f"note: no {clf_export}: the pack has no scene classifier (text-to-image attribute accuracy needs it)")
-    manifest = {
-        "format": "unimic-pack/1",
-        "id": args.id,
-        "image": coding["image"],
-        "codebook": coding["codebook"],
-        "models": models,
-        "assets": assets,
-        "training": training,
-    }
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    total = sum(m["bytes"] for m in models + assets)
-    print(f"wrote {args.out}/manifest.json: {len(models)} models, {len(assets)} assets, {total / 1e6:.2f} MB")
+    write_manifest(args.out, args.id, coding["image"], coding["codebook"], models, assets, training)
 
 
 if __name__ == "__main__":
