@@ -1,6 +1,7 @@
 import { Observable, ReplaySubject } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import { CONTROL_LABEL, TOKENS_LABEL, reliabilityOf, tokensChannelInit, validateReliability } from './types.ts';
+import { HEARTBEAT_TEXT, startHeartbeat } from './liveness.ts';
 import type { ByteChannel, IceCandidateJson, PeerTransport, SessionDescriptionJson, TokensReliability, TransportState } from './types.ts';
 
 /*
@@ -83,7 +84,6 @@ const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 const DEFAULT_GATHER_TIMEOUT_MS = 3_000;
 /** What werift advertises (and Chromium reports against it); the protocol never sends more. */
 const MAX_MESSAGE_SIZE = 65536;
-const HEARTBEAT_TEXT = 'hb';
 const BYE_TEXT = 'bye';
 const CLOSED_LOCALLY = 'closed locally';
 const EARLY_MESSAGES_MAX = 1024;
@@ -481,26 +481,13 @@ export class BrowserPeer implements PeerTransport {
   private startHeartbeat(): void {
     const hb = this.opts.heartbeat;
     if (!hb) return;
-    let lastTick = performance.now();
-    this.heartbeatTimer = setInterval(() => {
-      if (this.state !== 'open') return;
-      const now = performance.now();
-      // A late tick means this page's own thread was blocked (wasm inference) or throttled:
-      // messages that came meanwhile are still queued behind this timer, so the blocked time
-      // is not the peer's silence. Credit it; a peer really gone is still found one timeout later.
-      if (now - lastTick > 2 * hb.intervalMs) this.lastRx = Math.max(this.lastRx, now - hb.intervalMs);
-      lastTick = now;
-      const silent = now - this.lastRx;
-      if (silent > hb.timeoutMs) {
-        this.terminate('failed', `peer lost: nothing received for ${Math.round(silent)} ms`);
-        return;
-      }
-      try {
-        this._control?.dc.send(HEARTBEAT_TEXT);
-      } catch {
-        // a send error shows up as a state change
-      }
-    }, hb.intervalMs);
+    this.heartbeatTimer = startHeartbeat(hb, {
+      lastRx: () => this.lastRx,
+      setLastRx: (t) => (this.lastRx = t),
+      isOpen: () => this.state === 'open',
+      ping: () => this._control?.dc.send(HEARTBEAT_TEXT),
+      lost: (reason) => this.terminate('failed', reason),
+    });
   }
 
   private setState(s: TransportState): void {

@@ -9,6 +9,7 @@ import {
   tokensChannelInit,
   validateReliability,
 } from './types.ts';
+import { HEARTBEAT_TEXT, startHeartbeat } from './liveness.ts';
 import type {
   ByteChannel,
   IceCandidateJson,
@@ -63,7 +64,6 @@ const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
  * Heartbeats travel as DCEP *string* messages (PPID 51) on the control channel; application
  * messages are always binary (PPID 53), so the two never mix and a string never reaches `messages$`.
  */
-const HEARTBEAT_TEXT = 'hb';
 /**
  * Sent (as a string) on the control channel by `close()`: werift's `close()` does not get an SCTP
  * ABORT to the other side reliably, so the remote learns of an orderly close from this.
@@ -461,26 +461,13 @@ export class WeriftPeer implements PeerTransport {
   private startHeartbeat(): void {
     const hb = this.opts.heartbeat;
     if (!hb) return;
-    let lastTick = performance.now();
-    this.heartbeatTimer = setInterval(() => {
-      if (this.state !== 'open') return;
-      const now = performance.now();
-      // A late tick means this process's own event loop was blocked (model inference): packets
-      // that came meanwhile are still queued behind this timer, so the blocked time is not the
-      // peer's silence. Credit it; a peer that is really gone is still found one timeout later.
-      if (now - lastTick > 2 * hb.intervalMs) this.lastRx = Math.max(this.lastRx, now - hb.intervalMs);
-      lastTick = now;
-      const silent = now - this.lastRx;
-      if (silent > hb.timeoutMs) {
-        this.terminate('failed', `peer lost: nothing received for ${Math.round(silent)} ms`);
-        return;
-      }
-      try {
-        this._control?.dc.send(HEARTBEAT_TEXT);
-      } catch {
-        // a send error shows up as a state change
-      }
-    }, hb.intervalMs);
+    this.heartbeatTimer = startHeartbeat(hb, {
+      lastRx: () => this.lastRx,
+      setLastRx: (t) => (this.lastRx = t),
+      isOpen: () => this.state === 'open',
+      ping: () => this._control?.dc.send(HEARTBEAT_TEXT),
+      lost: (reason) => this.terminate('failed', reason),
+    });
     this.heartbeatTimer.unref();
   }
 
