@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UNKNOWN, loadPack, type LoadedPack } from '@unimic/models';
@@ -83,6 +83,24 @@ describe.skipIf(!existsSync(path.join(cloudDir, 'manifest.json')))('the cloud mo
       }
     }
     expect(right / n).toBeGreaterThan(majority / n + 0.1);
+  }, 120_000);
+
+  it('answers as the PyTorch reference does (200 held-out questions, fp16-weight ONNX vs fp32 PyTorch)', async () => {
+    const ref = JSON.parse(readFileSync(path.join(root, 'test/fixtures/vqa-reference.json'), 'utf8')) as { answers_bpe: number[][][] };
+    let differ = 0;
+    let n = 0;
+    for (const [i, answers] of ref.answers_bpe.entries()) {
+      const s = scenes[i] as (typeof scenes)[number];
+      for (const [j, want] of answers.entries()) {
+        const got: number[] = [];
+        for await (const p of model.answer(s.grid, Array.from(bpeEncode(s.qa[j]?.[0] as string)), 0)) got.push(...p);
+        n++;
+        if (got.join(',') !== want.join(',')) differ++;
+      }
+    }
+    expect(n).toBe(200);
+    // the same weights in another precision, on another CPU, may flip a near-tie, rarely
+    expect(differ).toBeLessThanOrEqual(2); // 0 of 200 on the machine that trained it
   }, 120_000);
 
   it('answers from a partial image (the first upload stages only) without error', async () => {
