@@ -80,22 +80,29 @@ export function digitSampler(model: MaskedPredictor): TokenSampler {
   };
 }
 
-/** Samples from softmax(logits[at..at+L] / temperature); returns [symbol, log p(symbol)] (log p at temperature 1). */
+/**
+ * Samples from softmax(logits[at..at+L] / temperature); returns [symbol, log p(symbol)] (log p at
+ * temperature 1). Per cell of a MaskGIT step this runs over 8192 logits (the cloud model's flat
+ * head), so it makes one exp per logit per needed sum and stops the draw at the pick.
+ */
 export function sampleSoftmax(logits: Float32Array, at: number, L: number, temperature: number, u: number): [number, number] {
   let max = -Infinity;
   for (let j = 0; j < L; j++) max = Math.max(max, logits[at + j] as number);
   let z = 0;
-  let zT = 0;
-  for (let j = 0; j < L; j++) {
-    const x = (logits[at + j] as number) - max;
-    z += Math.exp(x);
-    zT += Math.exp(x / temperature);
+  for (let j = 0; j < L; j++) z += Math.exp((logits[at + j] as number) - max);
+  let zT = z;
+  if (temperature !== 1) {
+    zT = 0;
+    for (let j = 0; j < L; j++) zT += Math.exp(((logits[at + j] as number) - max) / temperature);
   }
+  // inverse CDF, unnormalized: stop where the running mass passes u · zT
+  const target = u * zT;
   let acc = 0;
   let pick = L - 1;
   for (let j = 0; j < L; j++) {
-    acc += Math.exp(((logits[at + j] as number) - max) / temperature) / zT;
-    if (u < acc) {
+    const x = (logits[at + j] as number) - max;
+    acc += temperature === 1 ? Math.exp(x) : Math.exp(x / temperature);
+    if (target < acc) {
       pick = j;
       break;
     }
