@@ -27,6 +27,7 @@ const kodak: Int32Array[] = Object.values(JSON.parse(readFileSync(path.join(root
 const envInt = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const STEPS = 8;
 const GREEDY_T = 0.1;
+const GUIDANCE = 3;
 const SIDE = 16;
 
 /** Centre 8x8 cells: the inpainting hole. */
@@ -69,13 +70,13 @@ export async function ask(model: UnifiedModel, grid: Int32Array, question: strin
 }
 
 /** Runs MaskGIT over `target` with the rest of `context`; the full grid and each step's time. */
-export async function generate(model: UnifiedModel, context: Int32Array, target: Uint16Array, seed: number, text?: string, temperature = 1): Promise<{ grid: Int32Array; stepMs: number[] }> {
+export async function generate(model: UnifiedModel, context: Int32Array, target: Uint16Array, seed: number, text?: string, temperature = 1, guidance = 0): Promise<{ grid: Int32Array; stepMs: number[] }> {
   const grid = Int32Array.from(context);
   for (const p of target) grid[p] = UNKNOWN;
   const ctx = Int32Array.from(grid);
   const stepMs: number[] = [];
   let t = performance.now();
-  for await (const step of generateImage(model, { target, context: () => ctx, steps: STEPS, seed, temperature, ...(text ? { text: Array.from(bpeEncode(text)) } : {}) })) {
+  for await (const step of generateImage(model, { target, context: () => ctx, steps: STEPS, seed, temperature, guidance, ...(text ? { text: Array.from(bpeEncode(text)) } : {}) })) {
     step.positions.forEach((p, j) => (grid[p] = step.tokens[j] as number));
     stepMs.push(performance.now() - t);
     t = performance.now();
@@ -191,6 +192,14 @@ export const cloudSuite: Suite = {
       reportScores(report, 'cloud.t2i', scoreReadings(t2iReadings, truth), `${t2iScenes.length} held-out captions, ${STEPS} steps, classifier on the decoded image`);
       const shuffled = truth.map((_, i) => truth[(i + 1) % truth.length] as SceneReading);
       reportScores(report, 'cloud.t2i_chance', scoreReadings(t2iReadings, shuffled), 'the same readings scored against the next scene (chance level)');
+      // classifier-free guidance, same captions and seeds
+      const guided: SceneReading[] = [];
+      for (const [i, s] of t2iScenes.entries()) {
+        const { grid } = await generate(unified, new Int32Array(SIDE * SIDE).fill(UNKNOWN), Uint16Array.from({ length: SIDE * SIDE }, (_, j) => j), i, s.captions[0], 1, GUIDANCE);
+        guided.push(await classifier.read(await tokenizer.decode({ width: SIDE, height: SIDE, tokens: grid })));
+      }
+      reportScores(report, `cloud.t2i_guided_g${GUIDANCE}`, scoreReadings(guided, truth), `classifier-free guidance ${GUIDANCE} (two passes per step), same captions and seeds`);
+      reportScores(report, `cloud.t2i_guided_g${GUIDANCE}_chance`, scoreReadings(guided, shuffled), 'the same readings against the next scene');
     }
 
     // inpainting and outpainting on Kodak, against the tokenizer's reconstruction of the original

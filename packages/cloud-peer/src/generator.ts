@@ -24,6 +24,12 @@ export interface SampleOptions {
   readonly temperature: number;
   /** The generation's random stream: uniform in (0, 1). */
   readonly uniform: () => number;
+  /**
+   * Classifier-free guidance scale g ≥ 0: logits = cond + g·(cond − uncond), the unconditional pass
+   * seeing no prompt. 0 (the default) or no prompt = one conditional pass. Samplers that cannot
+   * drop the prompt ignore it.
+   */
+  readonly guidance?: number;
 }
 
 export interface SampledTokens {
@@ -56,6 +62,8 @@ export interface ImageGenerationRequest {
   readonly temperature?: number;
   /** Randomness of which sampled tokens are kept early on (MaskGIT's choice temperature). */
   readonly choiceTemperature?: number;
+  /** Classifier-free guidance scale (≥ 0; see SampleOptions.guidance). */
+  readonly guidance?: number;
   readonly seed: number;
 }
 

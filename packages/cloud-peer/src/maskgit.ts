@@ -21,6 +21,8 @@ export async function* generateImage(model: TokenSampler, req: ImageGenerationRe
   if (!Number.isInteger(steps) || steps < 1 || steps > 256) throw new ProtocolError(ErrorCode.InvalidArgument, `steps must be in 1..256, got ${steps}`);
   if (!(temperature > 0)) throw new ProtocolError(ErrorCode.InvalidArgument, 'temperature must be > 0');
   if (!(choiceTemperature >= 0)) throw new ProtocolError(ErrorCode.InvalidArgument, 'choice temperature must be ≥ 0');
+  const guidance = req.guidance ?? 0;
+  if (!(guidance >= 0 && guidance <= 64)) throw new ProtocolError(ErrorCode.InvalidArgument, 'guidance must be in 0..64');
   const S = model.cells;
   const isTarget = new Uint8Array(S);
   for (const p of target) {
@@ -37,7 +39,7 @@ export async function* generateImage(model: TokenSampler, req: ImageGenerationRe
     if (context.length !== S) throw new ProtocolError(ErrorCode.InvalidArgument, `context of ${context.length} cells, model has ${S}`);
     const grid = new Int32Array(S);
     for (let i = 0; i < S; i++) grid[i] = isTarget[i] ? (committed[i] as number) : (context[i] as number);
-    const drawn = await model.sample(grid, open, { ...(req.text ? { text: req.text } : {}), temperature, uniform });
+    const drawn = await model.sample(grid, open, { ...(req.text ? { text: req.text } : {}), temperature, uniform, guidance });
     const keepOpen = openAfterStep(target.length, t, steps);
     const anneal = choiceTemperature * (1 - (t + 1) / steps);
     const scored = open.map((cell, i) => ({ cell, i, score: (drawn.logp[i] as number) + anneal * -Math.log(-Math.log(uniform())) }));

@@ -78,19 +78,33 @@ export class UnifiedModel implements TokenSampler, AnswerGenerator {
     return a;
   }
 
-  async sample(grid: Int32Array, positions: readonly number[], { text, temperature, uniform }: SampleOptions): Promise<SampledTokens> {
+  async sample(grid: Int32Array, positions: readonly number[], { text, temperature, uniform, guidance = 0 }: SampleOptions): Promise<SampledTokens> {
     const P = positions.length;
     if (P === 0) return { tokens: new Int32Array(0), logp: new Float64Array(0) };
-    const { h, d } = await this.forward(grid, text ?? [], this.emptyAnswer());
-    const rows = new Float32Array(P * d);
-    positions.forEach((p, i) => {
-      if (!Number.isInteger(p) || p < 0 || p >= this.cells) throw new ProtocolError(ErrorCode.InvalidArgument, `cell ${p}`);
-      rows.set(h.subarray(p * d, (p + 1) * d), i * d);
-    });
-    const logits = floats(await this.head.run({ h: this.runtime.tensor('float32', rows, [1, P, d]) }), 'logits');
+    for (const p of positions) if (!Number.isInteger(p) || p < 0 || p >= this.cells) throw new ProtocolError(ErrorCode.InvalidArgument, `cell ${p}`);
+    const prompt = text ?? [];
+    // guidance needs the same cells seen without the prompt (the model learnt both: prompts are
+    // dropped in training); both passes' rows go through the head in one call
+    const guided = guidance > 0 && prompt.length > 0;
+    const passes = guided ? [prompt, []] : [prompt];
+    let d = 0;
+    let rows = new Float32Array(0);
+    for (const [k, t] of passes.entries()) {
+      const f = await this.forward(grid, t, this.emptyAnswer());
+      if (k === 0) (d = f.d), (rows = new Float32Array(passes.length * P * d));
+      positions.forEach((p, i) => rows.set(f.h.subarray(p * d, (p + 1) * d), (k * P + i) * d));
+    }
+    const logits = floats(await this.head.run({ h: this.runtime.tensor('float32', rows, [1, passes.length * P, d]) }), 'logits');
     await yieldToEventLoop();
     const V = this.codebook;
-    if (logits.length !== P * V) throw new ProtocolError(ErrorCode.InvalidField, `cloud image head gave ${logits.length} logits for ${P} cells`);
+    if (logits.length !== passes.length * P * V) throw new ProtocolError(ErrorCode.InvalidField, `cloud image head gave ${logits.length} logits for ${passes.length * P} cells`);
+    if (guided) {
+      const off = P * V;
+      for (let j = 0; j < off; j++) {
+        const c = logits[j] as number;
+        logits[j] = c + guidance * (c - (logits[off + j] as number));
+      }
+    }
     const tokens = new Int32Array(P);
     const logp = new Float64Array(P);
     for (let i = 0; i < P; i++) [tokens[i], logp[i]] = sampleSoftmax(logits, i * V, V, temperature, uniform());

@@ -56,6 +56,23 @@ describe.skipIf(!existsSync(path.join(cloudDir, 'manifest.json')))('the cloud mo
     expect(c.map((s) => Array.from(s.tokens))).not.toEqual(a.map((s) => Array.from(s.tokens)));
   }, 120_000);
 
+  it('classifier-free guidance: changes prompted generation, is a no-op without a prompt, refuses bad scales', async () => {
+    const prompt = Array.from(bpeEncode(scenes[2]?.captions[0] as string));
+    const base = { target: all, context: () => new Int32Array(256).fill(UNKNOWN), steps: 3, seed: 5 };
+    const tokens = (s: ImageStep[]) => s.map((x) => Array.from(x.tokens));
+    const plain = await steps(model, { ...base, text: prompt });
+    expect(tokens(await steps(model, { ...base, text: prompt, guidance: 0 }))).toEqual(tokens(plain));
+    const guided = await steps(model, { ...base, text: prompt, guidance: 3 });
+    expect(tokens(guided)).not.toEqual(tokens(plain));
+    expect(tokens(await steps(model, { ...base, text: prompt, guidance: 3 }))).toEqual(tokens(guided));
+    const unprompted = await steps(model, base);
+    expect(tokens(await steps(model, { ...base, guidance: 3 }))).toEqual(tokens(unprompted));
+    for (const guidance of [-1, Number.NaN, 1000]) {
+      const err = await refusal(steps(model, { ...base, text: prompt, guidance }));
+      expect(isProtocolError(err) && err.code === ErrorCode.InvalidArgument).toBe(true);
+    }
+  }, 120_000);
+
   it('inpainting: only the hole is generated; the prompt changes what is generated', async () => {
     const g = scenes[1]?.grid as Int32Array;
     const hole = all.filter((i) => i % 16 < 8);
