@@ -34,16 +34,28 @@ export const sessionSuite: Suite = {
       t2i: { task: 't2i', text: 'a lighthouse on a rocky coast', steps: 8 },
     };
     if (stack.edge.cloud.capabilities.tasks.includes('vqa')) tasks.vqa = { task: 'vqa', grid, text: 'what is in the picture?' };
+    // the same stack without the first-preview policies, side by side: every stage coded with the
+    // learned model, and the edge coding its whole upload before it decodes any step
+    const plain = await startLocalStack({ readiness: { afterStages: 2, deadlineMs: 60_000 }, cloudProcess: true, contextFreeMaxCells: 0, downstreamFirst: false });
     let id = 100;
     await runTask(stack, { ...(tasks.inpaint as EdgeTask), requestId: id++ }); // warm-up
+    await runTask(plain, { ...(tasks.inpaint as EdgeTask), requestId: id++ });
     const early: Record<string, TaskRun[]> = {};
     const full: Record<string, TaskRun[]> = {};
+    const plainInpaint: TaskRun[] = [];
     for (let r = 0; r < REPS; r++) {
       for (const [name, t] of Object.entries(tasks)) {
         (early[name] ??= []).push(await runTask(stack, { ...t, requestId: id++, startAfter: 2 } as EdgeTask));
         (full[name] ??= []).push(await runTask(stack, { ...t, requestId: id++, startAfter: 8 } as EdgeTask));
       }
+      plainInpaint.push(await runTask(plain, { ...(tasks.inpaint as EdgeTask), requestId: id++, startAfter: 2 } as EdgeTask));
     }
+    await plain.close();
+    // fewer upload stages: fewer chunk headers, later first previews
+    const byStages = new Map<number, TaskRun[]>();
+    for (let r = 0; r < REPS; r++)
+      for (const stages of [1, 2, 4])
+        byStages.set(stages, [...(byStages.get(stages) ?? []), await runTask(stack, { ...(tasks.inpaint as EdgeTask), requestId: id++, startAfter: Math.min(2, stages), schedule: { kind: 'cosine', stages, seed: id } } as EdgeTask)]);
     const med = (runs: TaskRun[], f: (r: TaskRun) => number) => median(runs.map(f));
     for (const name of Object.keys(tasks)) {
       const e = early[name] as TaskRun[];
@@ -55,11 +67,19 @@ export const sessionSuite: Suite = {
       report({ name: `session.${name}.final_ms_wait_all`, value: +med(f, (r) => r.finalMs).toFixed(0), unit: 'ms', note: 'cloud waits for every upload token' });
     }
     const inp = early.inpaint as TaskRun[];
-    report({ name: 'session.first_preview_over_full', value: +med(inp, (r) => r.firstPreviewMs / r.finalMs).toFixed(3), unit: 'ratio', note: 'inpainting, 8 upload stages, 8 steps' });
+    report({ name: 'session.first_preview_over_full', value: +med(inp, (r) => r.firstPreviewMs / r.finalMs).toFixed(3), unit: 'ratio', goal: { op: '<=', value: 0.25 }, note: 'inpainting, 8 upload stages, 8 steps' });
+    report({ name: 'session.first_preview_over_full.plain', value: +med(plainInpaint, (r) => r.firstPreviewMs / r.finalMs).toFixed(3), unit: 'ratio', note: 'same, side by side: no context-free small stages, upload coded before any step is decoded' });
+    report({ name: 'session.inpaint.first_preview_ms.plain', value: +med(plainInpaint, (r) => r.firstPreviewMs).toFixed(0), unit: 'ms' });
+    report({ name: 'session.inpaint.final_ms.plain', value: +med(plainInpaint, (r) => r.finalMs).toFixed(0), unit: 'ms' });
+    report({ name: 'session.inpaint.bytes.plain', value: med(plainInpaint, (r) => r.bytesUp + r.bytesDown), unit: 'B', note: `up + down; with the policies: ${med(inp, (r) => r.bytesUp + r.bytesDown)} B` });
+    for (const [stages, runs] of byStages) {
+      report({ name: `session.framing_overhead.inpaint_${stages}_stages`, value: +med(runs, (r) => r.framingOverhead).toFixed(3), unit: 'ratio', note: `${stages} upload stage(s) + 8 steps down` });
+      report({ name: `session.first_preview_over_full.inpaint_${stages}_stages`, value: +med(runs, (r) => r.firstPreviewMs / r.finalMs).toFixed(3), unit: 'ratio', note: `final ${med(runs, (r) => r.finalMs).toFixed(0)} ms` });
+    }
     const gains = Object.keys(tasks).filter((n) => n !== 't2i').map((n) => 1 - med(early[n] as TaskRun[], (r) => r.finalMs) / med(full[n] as TaskRun[], (r) => r.finalMs));
-    report({ name: 'session.early_start_gain', value: +median(gains).toFixed(3), unit: 'ratio', note: '1 − final(early) / final(wait all), median over tasks with an upload' });
+    report({ name: 'session.early_start_gain', value: +median(gains).toFixed(3), unit: 'ratio', goal: { op: '>=', value: 0.01 }, note: '1 − final(early) / final(wait all), median over tasks with an upload' });
     const all = Object.values(early).flat();
-    report({ name: 'session.framing_overhead', value: +median(all.map((r) => r.framingOverhead)).toFixed(3), unit: 'ratio', note: 'chunk header bytes / payload bytes' });
+    report({ name: 'session.framing_overhead', value: +median(all.map((r) => r.framingOverhead)).toFixed(3), unit: 'ratio', goal: { op: '<=', value: 0.05 }, note: 'chunk header bytes / payload bytes, 8 stages up, 8 steps down' });
     report({ name: 'session.edge_model_share', value: +median(all.map((r) => r.modelMs / r.finalMs)).toFixed(3), unit: 'ratio', note: "edge's own model time (upload coding, step decoding) / end-to-end" });
     report({ name: 'session.cloud_model_share', value: +median(all.map((r) => r.cloudModelMs / r.finalMs)).toFixed(3), unit: 'ratio', note: "cloud's model time (upload decoding, generation, step coding; its result.modelMs) / end-to-end" });
     // the peers run in parallel, so the time outside model runs lies between two bounds

@@ -47,6 +47,10 @@ export interface LocalStackOptions {
   readonly readiness?: ReadinessPolicy;
   /** Run the cloud worker as a child process (its own event loop and core), as deployed. */
   readonly cloudProcess?: boolean;
+  /** Both peers: stages up to this many cells go context-free (default CONTEXT_FREE_MAX_CELLS). */
+  readonly contextFreeMaxCells?: number;
+  /** The edge decodes the cloud's steps before coding more upload (default true). */
+  readonly downstreamFirst?: boolean;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -64,7 +68,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const token = server.mintToken('cloud', 'worker-1');
   let stopChild = () => undefined as void;
   const cloud = options.cloudProcess
-    ? await spawnCloud(server.url, token, packDir, cloudPackDir, policy.afterStages).then((kill) => void (stopChild = kill))
+    ? await spawnCloud(server.url, token, packDir, cloudPackDir, policy.afterStages, options.contextFreeMaxCells).then((kill) => void (stopChild = kill))
     : await startCloudWorker({
         signalingUrl: server.url,
         token,
@@ -72,10 +76,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         models: await cloudModels(models, pack, await loadCloudPack(cloudPackDir), timedRuntime(nativeRuntime(), clock)),
         readiness: policy,
         steps: 8,
+        ...(options.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: options.contextFreeMaxCells } : {}),
         clock,
         onEvent: (e) => cloudEvents.push(e),
       });
-  const edge = await connectEdge({ signalingUrl: server.url, token: server.mintToken('edge', `session-${process.pid}`), pack, models: models.list });
+  const edge = await connectEdge({
+    signalingUrl: server.url,
+    token: server.mintToken('edge', `session-${process.pid}`),
+    pack,
+    models: models.list,
+    ...(options.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: options.contextFreeMaxCells } : {}),
+    ...(options.downstreamFirst !== undefined ? { downstreamFirst: options.downstreamFirst } : {}),
+  });
   return {
     pack,
     models,
@@ -97,10 +109,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** Starts examples/cloud-worker.ts as a child process; resolves once it registered. */
-async function spawnCloud(url: string, token: string, packDir: string, cloudPackDir: string, afterStages: number): Promise<() => void> {
+async function spawnCloud(url: string, token: string, packDir: string, cloudPackDir: string, afterStages: number, contextFreeMaxCells?: number): Promise<() => void> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'examples/cloud-worker.ts')], {
     cwd: ROOT,
-    env: { ...process.env, SIGNALING_URL: url, TOKEN: token, UNIMIC_PACK: packDir, UNIMIC_CLOUD_PACK: cloudPackDir, AFTER_STAGES: String(afterStages) },
+    env: {
+      ...process.env,
+      SIGNALING_URL: url,
+      TOKEN: token,
+      UNIMIC_PACK: packDir,
+      UNIMIC_CLOUD_PACK: cloudPackDir,
+      AFTER_STAGES: String(afterStages),
+      ...(contextFreeMaxCells !== undefined ? { CONTEXT_FREE_MAX_CELLS: String(contextFreeMaxCells) } : {}),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

@@ -68,6 +68,10 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('session over w
     const result = events.at(-1) as Extract<EdgeEvent, { type: 'result' }>;
     expect(result.type).toBe('result');
     expect(result.result.tokensDown).toBe(region.length);
+    // each step event says its size: the cells the step committed and the bytes that carried them
+    expect(steps.reduce((a, s) => a + s.cells, 0)).toBe(region.length);
+    expect(steps.every((s) => s.bytes > 0)).toBe(true);
+    expect(steps.reduce((a, s) => a + s.bytes, 0)).toBe(result.bytesDown);
     const start = cloudEvents.find((e) => e.type === 'generation-start' && e.requestId === 1) as Extract<CloudEvent, { type: 'generation-start' }>;
     expect(start.upStages).toBeGreaterThanOrEqual(4);
     expect(cloudEvents.filter((e) => e.type === 'refused')).toEqual([]);

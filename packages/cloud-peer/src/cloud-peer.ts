@@ -14,7 +14,7 @@ import {
   type TaskMessage,
 } from '@unimic/protocol';
 import { UNKNOWN, type InferenceClock } from '@unimic/models';
-import { ChunkStore, StageReceiver, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
+import { ChunkStore, StageReceiver, hasTextModel, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
 import type { AnswerGenerator, TokenSampler } from './generator.ts';
 import { generateImage } from './maskgit.ts';
@@ -33,7 +33,7 @@ import { decodeInArrivalOrder, oneAhead, readyToGenerate, type UploadProgress } 
  */
 
 export interface CloudModels {
-  /** Entropy models by chunk-header index: [masked, text-conditional?]. */
+  /** Entropy models by chunk-header index (`SessionModels.list`). */
   readonly coding: ModelTable;
   /** Image generation without and with a prompt. */
   readonly image: TokenSampler;
@@ -55,6 +55,8 @@ export interface CloudPeerOptions {
   readonly readiness?: ReadinessPolicy;
   /** Default MaskGIT steps when the task does not say. */
   readonly steps?: number;
+  /** Generation steps up to this many cells are coded with the context-free model (default CONTEXT_FREE_MAX_CELLS). */
+  readonly contextFreeMaxCells?: number;
   /** Called with every event, for logs and tests. */
   readonly onEvent?: (e: CloudEvent) => void;
   /** The clock of the models' runtime (timedRuntime): results then report model time. */
@@ -215,8 +217,8 @@ class CloudRequest {
     this.model0 = opts.clock?.ms ?? 0;
     const cells = plan.side * plan.side;
     this.uploaded = new Int32Array(cells).fill(UNKNOWN);
-    // the upload of an image with a prompt is coded by the text-conditional model (index 1)
-    const prompt = plan.task.task !== 'vqa' && text.length > 0 && opts.models.coding[1] ? text : undefined;
+    // the upload of an image with a prompt is coded by the text-conditional model
+    const prompt = plan.task.task !== 'vqa' && text.length > 0 && hasTextModel(opts.models.coding) ? text : undefined;
     this.codingText = prompt;
     this.receiver = new StageReceiver(
       {
@@ -329,10 +331,9 @@ class CloudRequest {
           const context = windowContext(plan, this.prefixGrid(k), UNKNOWN);
           // partially reliable: a step may be lost, so no step is coded against another
           if (plan.reliableStages === null) committed.forEach((t, i) => t !== UNKNOWN && (context[i] = t));
-          const modelIndex = this.codingText ? 1 : 0;
           const chunks = await this.store.code({
-            model: opts.models.coding[modelIndex] as ModelTable[number],
-            modelIndex,
+            models: opts.models.coding,
+            ...(opts.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: opts.contextFreeMaxCells } : {}),
             context,
             positions: step.positions,
             tokens: step.tokens,

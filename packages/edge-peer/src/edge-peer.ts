@@ -20,7 +20,7 @@ import {
   type TaskName,
 } from '@unimic/protocol';
 import { UNKNOWN, type LoadedPack } from '@unimic/models';
-import { ChunkStore, StageReceiver, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
+import { ChunkStore, StageReceiver, hasTextModel, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
 
 /*
@@ -83,8 +83,12 @@ export type EdgeEvent =
 export interface EdgePeerOptions {
   readonly transport: PeerTransport;
   readonly pack: LoadedPack;
-  /** Entropy models by chunk-header index: [masked, text-conditional?] — the cloud's list. */
+  /** Entropy models by chunk-header index (the cloud's list): `SessionModels.list`. */
   readonly models: ModelTable;
+  /** Upload stages up to this many cells are coded with the context-free model (default CONTEXT_FREE_MAX_CELLS). */
+  readonly contextFreeMaxCells?: number;
+  /** Decode the cloud's steps before coding more of the upload (default true: earlier previews). */
+  readonly downstreamFirst?: boolean;
 }
 
 const PROTOCOL_VERSION = 1;
@@ -184,6 +188,11 @@ class EdgeRequest {
   private readonly generated: Int32Array;
   private readonly receiver: StageReceiver;
   private readonly inbox = new Subject<Uint8Array | null>();
+  /** Inbox items not processed yet, and who waits for none to be left. */
+  private queued = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** Bytes received per generation step (all its chunks, headers included). */
+  private readonly stepBytes = new Map<number, number>();
   private readonly sub: Subscription;
   private readonly codingText: readonly number[] | undefined;
   private readonly answer: number[] = [];
@@ -221,7 +230,7 @@ class EdgeRequest {
     };
     this.plan = planRequest(this.task, side);
     const ids = text ? Array.from(bpeEncode(text)) : [];
-    this.codingText = t.task !== 'vqa' && ids.length > 0 && opts.models[1] ? ids : undefined;
+    this.codingText = t.task !== 'vqa' && ids.length > 0 && hasTextModel(opts.models) ? ids : undefined;
     this.generated = new Int32Array(cells).fill(UNKNOWN);
     this.receiver = new StageReceiver(
       {
@@ -232,11 +241,12 @@ class EdgeRequest {
       this.codingText,
     );
     this.sub = this.inbox.pipe(concatMap((b) => defer(() => (b ? this.receiver.push(b) : this.receiver.drain())))).subscribe(({ updates, failures }) => {
+      if (--this.queued === 0) for (const w of this.idleWaiters.splice(0)) w();
       for (const u of updates) {
         u.cells.forEach((c, j) => (this.generated[c] = u.tokens[j] as number));
         if (u.complete) {
           this.stepsDone++;
-          this.events$.next({ type: 'step', step: u.stage, cells: u.cells.length, bytes: 0, grid: this.output(), done: this.generatedAll(), at: performance.now() });
+          this.events$.next({ type: 'step', step: u.stage, cells: this.steps.get(u.stage)?.cells.length ?? u.cells.length, bytes: this.stepBytes.get(u.stage) ?? 0, grid: this.output(), done: this.generatedAll(), at: performance.now() });
         }
       }
       for (const f of failures) {
@@ -293,7 +303,7 @@ class EdgeRequest {
           return this.fail(err as ProtocolError);
         }
         this.steps.set(m.stage, { cells, upStages: m.upStages });
-        this.inbox.next(null); // chunks of this step may be waiting
+        this.enqueue(null); // chunks of this step may be waiting
         return;
       }
       case 'answer':
@@ -327,7 +337,18 @@ class EdgeRequest {
     if (h.message !== this.t.requestId || h.stream !== this.plan.downStream) return;
     this.bytesDown += bytes.length;
     this.headerBytes += bytes.length - payload.length;
-    this.inbox.next(bytes);
+    this.stepBytes.set(h.stage, (this.stepBytes.get(h.stage) ?? 0) + bytes.length);
+    this.enqueue(bytes);
+  }
+
+  private enqueue(item: Uint8Array | null) {
+    this.queued++;
+    this.inbox.next(item);
+  }
+
+  /** Resolves when every received chunk has been decoded (or waits for its step's cells). */
+  private downstreamIdle(): Promise<void> {
+    return this.queued === 0 || this.finished ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private maybeFinish() {
@@ -337,6 +358,7 @@ class EdgeRequest {
     if (!complete) return;
     this.finished = true;
     clearTimeout(this.timer);
+    for (const w of this.idleWaiters.splice(0)) w();
     if (!r.ok) return this.fail(new ProtocolError(ErrorCode.Remote, `request ${r.requestId} failed at the cloud`));
     const grid = this.output();
     const lostCells = this.plan.target.filter((p) => this.generated[p] === UNKNOWN).length;
@@ -353,12 +375,14 @@ class EdgeRequest {
   private fail(err: ProtocolError) {
     this.finished = true;
     clearTimeout(this.timer);
+    for (const w of this.idleWaiters.splice(0)) w();
     this.events$.error(err);
   }
 
   stop() {
     this.finished = true;
     clearTimeout(this.timer);
+    for (const w of this.idleWaiters.splice(0)) w();
     this.sub.unsubscribe();
   }
 
@@ -367,17 +391,18 @@ class EdgeRequest {
     this.timer = setTimeout(() => this.fail(new ProtocolError(ErrorCode.Timeout, `request ${this.t.requestId}: no result within ${deadline} ms`)), deadline);
     await this.send(this.task);
     if (this.plan.upStream === null) return;
-    const modelIndex = this.codingText ? 1 : 0;
-    const model = this.opts.models[modelIndex] as ModelTable[number];
     const reliable = this.plan.reliableStages;
     for (const [stage, positions] of this.plan.upStages.entries()) {
+      // the cloud's steps, once they come, are on the path to the user's preview: decode them
+      // before coding more of the upload (which only refines the cloud's later steps)
+      if (this.opts.downstreamFirst !== false) await this.downstreamIdle();
       if (this.finished) return;
       if (positions.length === 0) continue;
       const context = new Int32Array(this.original.length).fill(UNKNOWN);
       for (const st of this.plan.upStages.slice(0, uploadContextStages(this.plan, stage))) for (const p of st) context[p] = this.original[p] as number;
       const chunks = await this.store.code({
-        model,
-        modelIndex,
+        models: this.opts.models,
+        ...(this.opts.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: this.opts.contextFreeMaxCells } : {}),
         context,
         positions,
         tokens: Array.from(positions, (p) => this.original[p] as number),

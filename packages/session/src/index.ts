@@ -4,6 +4,6 @@ export { StageReceiver } from './receiver.ts';
 export type { ChunkFailure, ModelTable, StageSource, StageUpdate } from './receiver.ts';
 export { ChunkStore } from './sender.ts';
 export type { StageToSend } from './sender.ts';
-export { SESSION_MODEL_ROLES, sessionModels } from './models.ts';
+export { CONTEXT_FREE_MAX_CELLS, SESSION_MODEL_ROLES, hasTextModel, pickCodingModel, sessionModels } from './models.ts';
 export type { SessionModels } from './models.ts';
 export { sessionRelay } from './relay.ts';

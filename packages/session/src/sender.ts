@@ -1,17 +1,20 @@
 import { encodeGridStage, type StageEntropyModel } from '@unimic/models';
+import { pickCodingModel } from './models.ts';
 
 /*
- * Sending one stage: code it against the agreed context, keep the chunks for re-sends (a NACKed
- * chunk goes again byte for byte), and hand them to the transport in order.
+ * Sending one stage: pick its model, code it against the agreed context, keep the chunks for
+ * re-sends (a NACKed chunk goes again byte for byte), and hand them to the transport in order.
  */
 
 export interface StageToSend {
-  readonly model: StageEntropyModel;
-  /** Index of `model` in the session's model list: the chunk header's model field. */
-  readonly modelIndex: number;
+  /** The session's models; the chunk header names the one picked (`pickCodingModel`). */
+  readonly models: readonly StageEntropyModel[];
+  /** Stages up to this many cells go with the context-free model (default CONTEXT_FREE_MAX_CELLS). */
+  readonly contextFreeMaxCells?: number;
   readonly context: Int32Array;
   readonly positions: Uint16Array;
   readonly tokens: ArrayLike<number>;
+  /** The prompt: coded with the text-conditional model when there is one. */
   readonly text?: readonly number[];
   readonly stream: number;
   readonly message: number;
@@ -22,13 +25,15 @@ export class ChunkStore {
   private readonly chunks = new Map<string, Uint8Array[]>();
 
   async code(s: StageToSend): Promise<Uint8Array[]> {
+    const prompted = !!s.text && s.text.length > 0;
+    const index = pickCodingModel(s.models, s.positions.length, prompted, s.contextFreeMaxCells);
     const chunks = await encodeGridStage({
-      model: s.model,
+      model: s.models[index] as StageEntropyModel,
       known: s.context,
       positions: s.positions,
       tokens: s.tokens,
       ...(s.text && s.text.length ? { text: s.text } : {}),
-      address: { stream: s.stream, message: s.message, stage: s.stage, model: s.modelIndex },
+      address: { stream: s.stream, message: s.message, stage: s.stage, model: index },
     });
     this.chunks.set(key(s.stream, s.message, s.stage), chunks);
     return chunks;
