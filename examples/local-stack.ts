@@ -34,6 +34,7 @@ export interface LocalStack {
   readonly edge: EdgeConnection;
   /** The cloud's readiness policy; change it between requests. */
   readonly readiness: { afterStages: number; deadlineMs: number };
+  /** The cloud's events (from the child process too: without their token arrays). */
   readonly cloudEvents: CloudEvent[];
   /** Wall time inside entropy/generation model runs (both peers: they share this process). */
   readonly clock: InferenceClock;
@@ -68,7 +69,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const token = server.mintToken('cloud', 'worker-1');
   let stopChild = () => undefined as void;
   const cloud = options.cloudProcess
-    ? await spawnCloud(server.url, token, packDir, cloudPackDir, policy.afterStages, options.contextFreeMaxCells).then((kill) => void (stopChild = kill))
+    ? await spawnCloud(server.url, token, packDir, cloudPackDir, policy.afterStages, options.contextFreeMaxCells, (e) => cloudEvents.push(e)).then((kill) => void (stopChild = kill))
     : await startCloudWorker({
         signalingUrl: server.url,
         token,
@@ -109,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** Starts examples/cloud-worker.ts as a child process; resolves once it registered. */
-async function spawnCloud(url: string, token: string, packDir: string, cloudPackDir: string, afterStages: number, contextFreeMaxCells?: number): Promise<() => void> {
+async function spawnCloud(url: string, token: string, packDir: string, cloudPackDir: string, afterStages: number, contextFreeMaxCells: number | undefined, onEvent: (e: CloudEvent) => void): Promise<() => void> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'examples/cloud-worker.ts')], {
     cwd: ROOT,
     env: {
@@ -119,6 +120,7 @@ async function spawnCloud(url: string, token: string, packDir: string, cloudPack
       UNIMIC_PACK: packDir,
       UNIMIC_CLOUD_PACK: cloudPackDir,
       AFTER_STAGES: String(afterStages),
+      EVENTS: 'all',
       ...(contextFreeMaxCells !== undefined ? { CONTEXT_FREE_MAX_CELLS: String(contextFreeMaxCells) } : {}),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -128,6 +130,11 @@ async function spawnCloud(url: string, token: string, packDir: string, cloudPack
     child.once('exit', (code) => reject(new Error(`cloud worker exited with ${code}`)));
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
       if (l.includes('"registered"')) clearTimeout(t), resolve();
+      if (l.startsWith('{"event":"cloud-event"')) {
+        // its events, on this process's clock (both report epoch ms); no token arrays
+        const { event: _e, ...e } = JSON.parse(l) as CloudEvent & { event: string };
+        onEvent({ ...e, at: e.at - performance.timeOrigin } as CloudEvent);
+      }
     });
   });
   return () => void child.kill('SIGTERM');
