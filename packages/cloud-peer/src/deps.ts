@@ -1,5 +1,5 @@
 // Re-exports of the workspace packages this one builds on, in one place.
-export { UNKNOWN, yieldToEventLoop } from '@unimic/models';
+export { UNKNOWN, modelInputTokens, yieldToEventLoop } from '@unimic/models';
 export type { InferenceSessionLike, LoadedPack, LogitsPrediction, PlanarImage, Runtime, TensorLike } from '@unimic/models';
 export { ErrorCode, ProtocolError, createRng } from '@unimic/protocol';
 export type { TokenPlanes } from '@unimic/protocol';

@@ -1,4 +1,4 @@
-import { ErrorCode, ProtocolError, UNKNOWN, yieldToEventLoop } from './deps.ts';
+import { ErrorCode, ProtocolError, modelInputTokens, yieldToEventLoop } from './deps.ts';
 import type { InferenceSessionLike, LoadedPack, Runtime, TensorLike } from './deps.ts';
 import { cloudTextIds, parseCloudVocab, type CloudVocab } from './cloud-vocab.ts';
 import type { AnswerGenerator, SampledTokens, SampleOptions, TokenSampler } from './generator.ts';
@@ -49,14 +49,7 @@ export class UnifiedModel implements TokenSampler, AnswerGenerator {
   /** One backbone pass: per-cell features [cells, d] and the answer slot's next-token logits. */
   private async forward(grid: Int32Array, text: readonly number[], answer: Int32Array): Promise<{ h: Float32Array; d: number; answerLogits: Float32Array }> {
     const S = this.cells;
-    if (grid.length !== S) throw new ProtocolError(ErrorCode.InvalidArgument, `grid of ${grid.length} cells, model expects ${S}`);
-    const tokens = new Int32Array(S);
-    for (let i = 0; i < S; i++) {
-      const t = grid[i] as number;
-      if (t === UNKNOWN) tokens[i] = this.codebook;
-      else if (Number.isInteger(t) && t >= 0 && t < this.codebook) tokens[i] = t;
-      else throw new ProtocolError(ErrorCode.InvalidArgument, `grid cell ${i} holds ${t}`);
-    }
+    const tokens = modelInputTokens(grid, S, this.codebook);
     const T = this.vocab.textLength;
     const out = await this.backbone.run({
       text: this.runtime.tensor('int32', cloudTextIds(this.vocab, text), [1, T]),

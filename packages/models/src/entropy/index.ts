@@ -1,4 +1,5 @@
 export { UNKNOWN } from './types.ts';
+export { modelInputTokens } from './model-input.ts';
 export type { LogitsPrediction, StageEntropyModel, StagePrediction, StageTableAt } from './types.ts';
 export { staticModel, uniformModel } from './context-free.ts';
 export { MaskedEntropyModel } from './masked.ts';

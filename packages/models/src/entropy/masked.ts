@@ -4,7 +4,8 @@ import type { LoadedPack } from '../load.ts';
 import { yieldToEventLoop } from '../yield.ts';
 import { planeBuilders } from './context-free.ts';
 import { captionIds, parseCaptionVocab, type CaptionVocab } from './caption-vocab.ts';
-import { UNKNOWN, type LogitsPrediction, type StageEntropyModel, type StageTableAt } from './types.ts';
+import { modelInputTokens } from './model-input.ts';
+import { type LogitsPrediction, type StageEntropyModel, type StageTableAt } from './types.ts';
 
 /*
  * The masked-token entropy model (and its text-conditional variant) of a pack: a bidirectional
@@ -85,16 +86,9 @@ export class MaskedEntropyModel implements StageEntropyModel {
 
   async predictStage(grid: Int32Array, positions: ArrayLike<number>, text?: readonly number[]): Promise<LogitsPrediction> {
     const S = this.cells;
-    if (grid.length !== S) throw new ProtocolError(ErrorCode.InvalidArgument, `grid of ${grid.length} cells, model expects ${S}`);
+    const tokens = modelInputTokens(grid, S, this.maskId);
     const P = positions.length;
     if (P < 1 || P > S) throw new ProtocolError(ErrorCode.InvalidArgument, `a stage of ${P} positions`);
-    const tokens = new Int32Array(S);
-    for (let i = 0; i < S; i++) {
-      const t = grid[i] as number;
-      if (t === UNKNOWN) tokens[i] = this.maskId;
-      else if (Number.isInteger(t) && t >= 0 && t < this.maskId) tokens[i] = t;
-      else throw new ProtocolError(ErrorCode.InvalidArgument, `grid cell ${i} holds ${t}`);
-    }
     const feeds: Record<string, TensorLike> = { tokens: this.runtime.tensor('int32', tokens, [1, S]) };
     if (this.vocab) {
       const ids = captionIds(this.vocab, text ?? []);
