@@ -1,7 +1,8 @@
-import { Observable, ReplaySubject } from 'rxjs';
-import type { Subscriber } from 'rxjs';
+import { ReplaySubject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { CONTROL_LABEL, TOKENS_LABEL, reliabilityOf, tokensChannelInit, validateReliability } from './types.ts';
 import { HEARTBEAT_TEXT, startHeartbeat } from './liveness.ts';
+import { QueuedByteChannel } from './queued-channel.ts';
 import type { ByteChannel, IceCandidateJson, PeerTransport, SessionDescriptionJson, TokensReliability, TransportState } from './types.ts';
 
 /*
@@ -86,7 +87,6 @@ const DEFAULT_GATHER_TIMEOUT_MS = 3_000;
 const MAX_MESSAGE_SIZE = 65536;
 const BYE_TEXT = 'bye';
 const CLOSED_LOCALLY = 'closed locally';
-const EARLY_MESSAGES_MAX = 1024;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -132,102 +132,38 @@ export async function allowHostCandidates(): Promise<boolean> {
   }
 }
 
-class BrowserByteChannel implements ByteChannel {
-  readonly messages$: Observable<Uint8Array>;
-  private early: Uint8Array[] | null = [];
-  private readonly subscribers = new Set<Subscriber<Uint8Array>>();
-  private completed = false;
-  /** Sends waiting for room, in call order. */
-  private tail: Promise<void> = Promise.resolve();
-  private pending = 0;
-
+/** A browser data channel as a `ByteChannel` (the browser-specific parts of `QueuedByteChannel`). */
+class BrowserByteChannel extends QueuedByteChannel<Uint8Array<ArrayBuffer>> {
   constructor(
-    readonly label: 'control' | 'tokens',
+    label: 'control' | 'tokens',
     readonly dc: RTCDataChannel,
-    private readonly owner: BrowserPeer,
-    private readonly high: number,
+    owner: BrowserPeer,
+    high: number,
     low: number,
   ) {
-    this.messages$ = new Observable<Uint8Array>((subscriber) => {
-      const early = this.early;
-      this.early = null;
-      if (early) for (const m of early) subscriber.next(m);
-      if (this.completed) {
-        subscriber.complete();
-        return;
-      }
-      this.subscribers.add(subscriber);
-      return () => this.subscribers.delete(subscriber);
-    });
     dc.binaryType = 'arraybuffer';
     dc.bufferedAmountLowThreshold = low;
-  }
-
-  get bufferedAmount(): number {
-    return this.dc.bufferedAmount;
-  }
-
-  send(bytes: Uint8Array): Promise<void> {
-    const err = this.owner.sendError(bytes.byteLength);
-    if (err) return Promise.reject(err);
-    // RTCDataChannel.send copies synchronously, but only from an ArrayBuffer-backed view; a
-    // queued send must not see the caller reuse its buffer, so it gets its own copy.
-    const direct = this.pending === 0 && this.dc.bufferedAmount <= this.high;
-    const data = direct && bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
-    if (direct) {
-      this.dc.send(data);
-      return Promise.resolve();
-    }
-    this.pending++;
-    const p = this.tail.then(async () => {
-      try {
-        await this.waitForRoom();
-        const late = this.owner.sendError(data.byteLength);
-        if (late) throw late;
-        this.dc.send(data);
-      } finally {
-        this.pending--;
-      }
-    });
-    this.tail = p.catch(() => undefined);
-    return p;
-  }
-
-  private waitForRoom(): Promise<void> {
-    if (this.dc.bufferedAmount <= this.high) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      let stateSub: { unsubscribe(): void } | null = null;
-      let settled = false;
-      const done = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        this.dc.removeEventListener('bufferedamountlow', onLow);
-        queueMicrotask(() => stateSub?.unsubscribe());
-        fn();
-      };
-      const onLow = () => done(resolve);
-      this.dc.addEventListener('bufferedamountlow', onLow);
-      stateSub = this.owner.state$.subscribe((s) => {
-        if (s === 'closed' || s === 'failed') done(() => reject(new BrowserTransportError(BrowserTransportCode.Send, `transport ${s}`)));
-      });
-      // it may have drained between the check above and the listener
-      if (this.dc.bufferedAmount <= this.dc.bufferedAmountLowThreshold) done(resolve);
-    });
-  }
-
-  /** Called by the owner for each binary message. */
-  deliver(msg: Uint8Array): void {
-    if (this.early) {
-      if (this.early.length < EARLY_MESSAGES_MAX) this.early.push(msg);
-      return;
-    }
-    for (const s of [...this.subscribers]) s.next(msg);
-  }
-
-  complete(): void {
-    this.completed = true;
-    for (const s of [...this.subscribers]) s.complete();
-    this.subscribers.clear();
+    super(
+      label,
+      {
+        get bufferedAmount() {
+          return dc.bufferedAmount;
+        },
+        // RTCDataChannel.send copies synchronously, but only from an ArrayBuffer-backed view; a
+        // queued send must not see the caller reuse its buffer, so it gets its own copy.
+        own: (bytes, now) => (now && bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes)),
+        send: (data) => dc.send(data),
+        onBufferedAmountLow: (listener) => {
+          dc.addEventListener('bufferedamountlow', listener);
+          return () => dc.removeEventListener('bufferedamountlow', listener);
+        },
+        state$: owner.state$,
+        sendError: (size) => owner.sendError(size),
+        endedError: (state) => new BrowserTransportError(BrowserTransportCode.Send, `transport ${state}`),
+      },
+      high,
+      low,
+    );
   }
 }
 

@@ -1,19 +1,8 @@
-export {
-  CONTROL_LABEL,
-  TOKENS_LABEL,
-  DCEP_CHANNEL_TYPE,
-  tokensChannelInit,
-  reliabilityOf,
-  validateReliability,
-} from './types.ts';
-export type {
-  ByteChannel,
-  PeerTransport,
-  TokensReliability,
-  TransportState,
-  SessionDescriptionJson,
-  IceCandidateJson,
-} from './types.ts';
+/**
+ * The Node entry of the transport: everything the browser entry exports (the interface, BrowserPeer,
+ * negotiate()), plus the werift peer and the Node-only test and diagnostics helpers.
+ */
+export * from './browser.ts';
 export {
   WeriftPeer,
   DEFAULT_HEARTBEAT,
@@ -27,5 +16,3 @@ export { connectInProcess, createPeerPair } from './in-process.ts';
 export { installLossShim } from './loss-shim.ts';
 export type { LossShim, LossShimOptions, LossShimStats } from './loss-shim.ts';
 export { weriftPatchStatus } from './patch-status.ts';
-export { negotiate } from './negotiate.ts';
-export type { NegotiationMessage, SignalRelay } from './negotiate.ts';

@@ -1,5 +1,5 @@
-import { Observable, ReplaySubject } from 'rxjs';
-import type { Subscriber } from 'rxjs';
+import { ReplaySubject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { RTCPeerConnection } from 'werift';
 import type { RTCDataChannel, RTCIceCandidate, RTCIceServer, PeerConfig } from 'werift';
 import {
@@ -10,6 +10,7 @@ import {
   validateReliability,
 } from './types.ts';
 import { HEARTBEAT_TEXT, startHeartbeat } from './liveness.ts';
+import { QueuedByteChannel } from './queued-channel.ts';
 import type {
   ByteChannel,
   IceCandidateJson,
@@ -70,8 +71,6 @@ const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
  */
 const BYE_TEXT = 'bye';
 const CLOSED_LOCALLY = 'closed locally';
-/** Inbound messages kept for a channel nobody has subscribed to yet. */
-const EARLY_MESSAGES_MAX = 1024;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -117,99 +116,34 @@ export function weriftConfig(opts: Pick<WeriftPeerOptions, 'iceServers' | 'loopb
   };
 }
 
-class WeriftByteChannel implements ByteChannel {
-  readonly messages$: Observable<Uint8Array>;
-  /** Messages that arrived before anyone subscribed (bounded), handed to the first subscriber. */
-  private early: Uint8Array[] | null = [];
-  private readonly subscribers = new Set<Subscriber<Uint8Array>>();
-  private completed = false;
-  /** Sends waiting for room, in call order. */
-  private tail: Promise<void> = Promise.resolve();
-  private pending = 0;
-
+/** A werift data channel as a `ByteChannel` (the werift-specific parts of `QueuedByteChannel`). */
+class WeriftByteChannel extends QueuedByteChannel<Buffer> {
   constructor(
-    readonly label: 'control' | 'tokens',
+    label: 'control' | 'tokens',
     readonly dc: RTCDataChannel,
-    private readonly owner: WeriftPeer,
-    private readonly high: number,
+    owner: WeriftPeer,
+    high: number,
     low: number,
   ) {
-    this.messages$ = new Observable<Uint8Array>((subscriber) => {
-      const early = this.early;
-      this.early = null;
-      if (early) for (const m of early) subscriber.next(m);
-      if (this.completed) {
-        subscriber.complete();
-        return;
-      }
-      this.subscribers.add(subscriber);
-      return () => this.subscribers.delete(subscriber);
-    });
     dc.bufferedAmountLowThreshold = low;
-  }
-
-  get bufferedAmount(): number {
-    return this.dc.bufferedAmount;
-  }
-
-  send(bytes: Uint8Array): Promise<void> {
-    const err = this.owner.sendError(bytes.byteLength);
-    if (err) return Promise.reject(err);
-    // werift keeps a reference to the buffer until it is transmitted (and for retransmission):
-    // hand it a private copy so the caller may reuse its buffer.
-    const copy = Buffer.from(bytes);
-    if (this.pending === 0 && this.dc.bufferedAmount <= this.high) {
-      this.dc.send(copy);
-      return Promise.resolve();
-    }
-    this.pending++;
-    const p = this.tail.then(async () => {
-      try {
-        await this.waitForRoom();
-        const late = this.owner.sendError(copy.byteLength);
-        if (late) throw late;
-        this.dc.send(copy);
-      } finally {
-        this.pending--;
-      }
-    });
-    this.tail = p.catch(() => undefined);
-    return p;
-  }
-
-  private waitForRoom(): Promise<void> {
-    if (this.dc.bufferedAmount <= this.high) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const done = (fn: () => void) => {
-        low.unSubscribe();
-        stateSub.unsubscribe();
-        fn();
-      };
-      const low = this.dc.bufferedAmountLow.subscribe(() => done(resolve));
-      const stateSub = this.owner.state$.subscribe((s) => {
-        if (s === 'closed' || s === 'failed') {
-          // a synchronous replay may call this before `stateSub` is assigned
-          queueMicrotask(() => done(() => reject(new Error(`transport ${s}`))));
-        }
-      });
-    });
-  }
-
-  /** Called by the owner for each binary message. */
-  deliver(data: Uint8Array): void {
-    // werift hands out views into its packet buffers: give subscribers their own bytes
-    const msg = new Uint8Array(data);
-    if (this.early) {
-      if (this.early.length < EARLY_MESSAGES_MAX) this.early.push(msg);
-      return;
-    }
-    for (const s of [...this.subscribers]) s.next(msg);
-  }
-
-  complete(): void {
-    this.completed = true;
-    for (const s of [...this.subscribers]) s.complete();
-    this.subscribers.clear();
+    super(
+      label,
+      {
+        get bufferedAmount() {
+          return dc.bufferedAmount;
+        },
+        // werift keeps a reference to the buffer until it is transmitted (and for retransmission):
+        // hand it a private copy so the caller may reuse its buffer.
+        own: (bytes) => Buffer.from(bytes),
+        send: (data) => dc.send(data),
+        onBufferedAmountLow: (listener) => dc.bufferedAmountLow.subscribe(listener).unSubscribe,
+        state$: owner.state$,
+        sendError: (size) => owner.sendError(size),
+        endedError: (state) => new Error(`transport ${state}`),
+      },
+      high,
+      low,
+    );
   }
 }
 
@@ -434,7 +368,8 @@ export class WeriftPeer implements PeerTransport {
           if (data === BYE_TEXT && label === CONTROL_LABEL) this.terminate('closed', 'closed by the remote peer');
           return;
         }
-        ch.deliver(data);
+        // werift hands out views into its packet buffers: give subscribers their own bytes
+        ch.deliver(new Uint8Array(data));
       }).unSubscribe,
     );
     this.sub(
