@@ -62,6 +62,7 @@ export const sessionSuite: Suite = {
       const f = full[name] as TaskRun[];
       report({ name: `session.${name}.bytes_up`, value: med(e, (r) => r.bytesUp), unit: 'B', note: 'token chunks, headers included' });
       report({ name: `session.${name}.bytes_down`, value: med(e, (r) => r.bytesDown), unit: 'B' });
+      report({ name: `session.${name}.control_bytes`, value: med(e, (r) => r.controlBytes), unit: 'B', note: 'control messages of the request, both ways' });
       report({ name: `session.${name}.first_preview_ms`, value: +med(e, (r) => r.firstPreviewMs).toFixed(0), unit: 'ms', note: 'early start (after upload stage 2 of 8)' });
       report({ name: `session.${name}.final_ms`, value: +med(e, (r) => r.finalMs).toFixed(0), unit: 'ms', note: 'early start' });
       report({ name: `session.${name}.final_ms_wait_all`, value: +med(f, (r) => r.finalMs).toFixed(0), unit: 'ms', note: 'cloud waits for every upload token' });
@@ -80,6 +81,7 @@ export const sessionSuite: Suite = {
     report({ name: 'session.early_start_gain', value: +median(gains).toFixed(3), unit: 'ratio', goal: { op: '>=', value: 0.01 }, note: '1 − final(early) / final(wait all), median over tasks with an upload' });
     const all = Object.values(early).flat();
     report({ name: 'session.framing_overhead', value: +median(all.map((r) => r.framingOverhead)).toFixed(3), unit: 'ratio', goal: { op: '<=', value: 0.05 }, note: 'chunk header bytes / payload bytes, 8 stages up, 8 steps down' });
+    report({ name: 'session.wire_overhead', value: +median(all.map((r) => r.wireOverhead)).toFixed(3), unit: 'ratio', note: '(chunk headers + control messages) / token payload bytes' });
     report({ name: 'session.edge_model_share', value: +median(all.map((r) => r.modelMs / r.finalMs)).toFixed(3), unit: 'ratio', note: "edge's own model time (upload coding, step decoding) / end-to-end" });
     report({ name: 'session.cloud_model_share', value: +median(all.map((r) => r.cloudModelMs / r.finalMs)).toFixed(3), unit: 'ratio', note: "cloud's model time (upload decoding, generation, step coding; its result.modelMs) / end-to-end" });
     // the peers run in parallel, so the time outside model runs lies between two bounds

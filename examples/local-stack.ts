@@ -158,6 +158,10 @@ export interface TaskRun {
   readonly protocolMs: number;
   /** Chunk header bytes / chunk payload bytes, both directions. */
   readonly framingOverhead: number;
+  /** The request's control message bytes, both directions (task, steps, answer, done, result). */
+  readonly controlBytes: number;
+  /** (chunk headers + control messages) / chunk payload bytes: everything that is not coded tokens. */
+  readonly wireOverhead: number;
 }
 
 export async function runTask(stack: LocalStack, task: EdgeTask, onEvent?: (e: EdgeEvent, ms: number) => void): Promise<TaskRun> {
@@ -182,6 +186,8 @@ export async function runTask(stack: LocalStack, task: EdgeTask, onEvent?: (e: E
     cloudModelMs: result.result.modelMs ?? 0,
     protocolMs: Math.max(0, result.at - startedAt - (stack.clock.ms - model0) - (result.result.modelMs ?? 0)),
     framingOverhead: result.headerBytes / Math.max(1, result.bytesUp + result.bytesDown - result.headerBytes),
+    controlBytes: result.controlBytes,
+    wireOverhead: (result.headerBytes + result.controlBytes) / Math.max(1, result.bytesUp + result.bytesDown - result.headerBytes),
   };
 }
 

@@ -72,6 +72,8 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('session over w
     expect(steps.reduce((a, s) => a + s.cells, 0)).toBe(region.length);
     expect(steps.every((s) => s.bytes > 0)).toBe(true);
     expect(steps.reduce((a, s) => a + s.bytes, 0)).toBe(result.bytesDown);
+    // control messages are counted too: each step message carries its 256-cell bitmap (32 B)
+    expect(result.controlBytes).toBeGreaterThan(32 * steps.length);
     const start = cloudEvents.find((e) => e.type === 'generation-start' && e.requestId === 1) as Extract<CloudEvent, { type: 'generation-start' }>;
     expect(start.upStages).toBeGreaterThanOrEqual(4);
     expect(cloudEvents.filter((e) => e.type === 'refused')).toEqual([]);

@@ -73,6 +73,11 @@ export type EdgeEvent =
       readonly bytesDown: number;
       /** Of which chunk headers, both ways. */
       readonly headerBytes: number;
+      /**
+       * Control messages of this request, both ways (task, step, answer, done, nack, result; for a
+       * chunk sent as a control message only its wrapping): the bytes besides the token chunks.
+       */
+      readonly controlBytes: number;
       /** The final output; cells lost on a partially reliable channel are UNKNOWN. */
       readonly grid: SizedGrid;
       /** Generated cells that never arrived (partially reliable sessions). */
@@ -199,6 +204,7 @@ class EdgeRequest {
   private bytesUp = 0;
   private bytesDown = 0;
   private headerBytes = 0;
+  private controlBytes = 0;
   private stepsDone = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private finished = false;
@@ -207,7 +213,7 @@ class EdgeRequest {
     private readonly opts: EdgePeerOptions,
     private readonly t: EdgeTask,
     private readonly store: ChunkStore,
-    private readonly send: (m: ControlMessage) => Promise<void>,
+    private readonly sendControl: (m: ControlMessage) => Promise<void>,
   ) {
     const { width, downsample } = opts.pack.manifest.image;
     const side = width / downsample;
@@ -256,6 +262,11 @@ class EdgeRequest {
     });
   }
 
+  private send(m: ControlMessage): Promise<void> {
+    this.controlBytes += controlSize(m);
+    return this.sendControl(m);
+  }
+
   private generatedAll(): boolean {
     return this.plan.target.every((p) => this.generated[p] !== UNKNOWN);
   }
@@ -292,6 +303,7 @@ class EdgeRequest {
   control(m: ControlMessage) {
     if (this.finished) return;
     if ('requestId' in m && m.requestId !== this.t.requestId) return;
+    if ('requestId' in m) this.controlBytes += controlSize(m);
     switch (m.type) {
       case 'step': {
         if (m.stream !== this.plan.downStream || this.steps.has(m.stage)) return;
@@ -362,7 +374,7 @@ class EdgeRequest {
     if (!r.ok) return this.fail(new ProtocolError(ErrorCode.Remote, `request ${r.requestId} failed at the cloud`));
     const grid = this.output();
     const lostCells = this.plan.target.filter((p) => this.generated[p] === UNKNOWN).length;
-    this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, headerBytes: this.headerBytes, grid, lostCells, at: performance.now() });
+    this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, headerBytes: this.headerBytes, controlBytes: this.controlBytes, grid, lostCells, at: performance.now() });
     this.events$.complete();
   }
 
@@ -421,4 +433,9 @@ class EdgeRequest {
     }
     await this.send({ type: 'done', requestId: this.t.requestId, stream: this.plan.upStream, stages: this.plan.upStages.length });
   }
+}
+
+/** A control message's size on the wire; a chunk carried as one counts only its wrapping. */
+function controlSize(m: ControlMessage): number {
+  return encodeControl(m).length - (m.type === 'chunk' ? m.data.length : 0);
 }
