@@ -1,4 +1,5 @@
 import { ErrorCode, ProtocolError } from '../errors.ts';
+import { SimdTableKernel, type SimdRows } from './simd-table-kernel.ts';
 
 /**
  * An integer probability model for one symbol: the range coder's only input.
@@ -89,7 +90,9 @@ export function uniformTable(alphabet: number, precision: number = DEFAULT_PRECI
 //      (< 2^-16 of the mass); every symbol keeps frequency ≥ 1. All products stay below 2^53.
 //
 // The builder reads the float row twice: once for max(x), which gives max(q) because step 1 is
-// monotone, then once for steps 1-3 together; step 4 runs on the warm integer scratch. Short rows
+// monotone, then once for steps 1-3 together; step 4 runs on the warm integer scratch. Float32
+// rows of ≥ 64 logits do the same three passes in WebAssembly SIMD where the engine has it
+// (simd-table-kernel.ts, which argues its exactness): same table, 2.5-3x as fast. Short rows
 // and rows with a NaN or too large logit go step by step instead (`quantizeInto`, which throws for
 // the bad ones, then `integerWeights`): same q, same table. A 1/256-bit step moves a probability
 // by < 0.3%: a KL cost far below 10^-4 bit per symbol.
@@ -170,6 +173,88 @@ function floorDiv(a: number, b: number): number {
   q -= q * b > a ? 1 : 0;
   q += (q + 1) * b <= a ? 1 : 0;
   return q;
+}
+
+/** Step 4's k = s / 2^29, s = floor(budget·2^29 / W): C_i·k is then exact and < 2^24. */
+function cdfScale(n: number, total: number, totalUnits: number): number {
+  return floorDiv((totalUnits - n) * 536870912, total) / 536870912; // 2^29
+}
+
+/** max(q) from max(x) (step 1 is monotone); NaN for NaN or for x·K ≥ 2^29 (the caller's error path). */
+function quantizedMax(xMax: number): number {
+  const y = xMax * LOGIT_SCALE;
+  if (!(y < QUANTIZED_LOGIT_LIMIT)) return NaN;
+  return y > -QUANTIZED_LOGIT_LIMIT ? Math.floor(y + 0.5) : -QUANTIZED_LOGIT_LIMIT;
+}
+
+/**
+ * Steps 1-4 with the WebAssembly SIMD kernels; false (nothing written) for a row with a NaN or too
+ * large logit, which the JS path then reports.
+ */
+function simdTable(rows: SimdRows, logits: Float32Array, totalUnits: number, cdf: Uint32Array): boolean {
+  const qMax = quantizedMax(rows.load(logits));
+  if (qMax !== qMax) return false;
+  const n = logits.length;
+  rows.cumulate(cdfScale(n, rows.weights(qMax), totalUnits), cdf);
+  cdf[0] = 0;
+  cdf[n] = totalUnits; // as in cumulativeTable: the last symbol absorbs the rest
+  return true;
+}
+
+/** Which kernels a TableBuilder runs: WebAssembly SIMD, or plain JS. Both give the same tables. */
+export type TableKernel = 'simd' | 'js';
+
+export interface TableBuilderOptions {
+  /**
+   * 'auto' (default): 'simd' for alphabets of ≥ 64 where the engine has WebAssembly SIMD, else
+   * 'js'. 'simd' insists (throws ERR_INVALID_ARGUMENT where unavailable; any alphabet size); 'js'
+   * never touches WebAssembly. The SIMD kernels take Float32Array rows; other rows, and rows with a
+   * NaN or too large logit, always go through the JS kernels.
+   */
+  readonly kernel?: 'auto' | TableKernel;
+}
+
+/** Below this, 'auto' keeps the JS kernels: fixed costs (copies, calls) outweigh the gain. */
+const SIMD_MIN_ALPHABET = 64;
+
+let sharedSimd: SimdTableKernel | null | undefined;
+
+/** The SIMD kernels, compiled on first use; null where unavailable or where they fail a self-check. */
+function simdKernel(): SimdTableKernel | null {
+  if (sharedSimd === undefined) {
+    sharedSimd = SimdTableKernel.create(EXP2_Q24);
+    if (sharedSimd !== null && !simdAgreesWithJs(sharedSimd)) sharedSimd = null;
+  }
+  return sharedSimd;
+}
+
+/**
+ * A known-answer check before first use, against an engine that would lower some SIMD instruction
+ * wrongly: two probe rows (every weight shift, ties, −∞, the −2^29 clamp, a length that needs
+ * padding) through both kernels, and a NaN that must be noticed. Once per process (a few ms cold).
+ */
+function simdAgreesWithJs(kernel: SimdTableKernel): boolean {
+  const n = 131;
+  const rows = kernel.rows(n);
+  if (rows === null) return false;
+  const probes = [
+    Float32Array.from({ length: n }, (_, i) => (i % 11 === 5 ? -Infinity : (i % 2 === 0 ? -61 * i + 0.5 : 7 - i) / 369.3299304675746)),
+    Float32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? -Infinity : -1453634.5 - (i % 8) * 0.125)),
+  ];
+  const js = new TableBuilder(n, 24, { kernel: 'js' });
+  const got = new Uint32Array(n + 1);
+  const withNaN = (probes[0] as Float32Array).slice();
+  withNaN[77] = NaN;
+  if (!Number.isNaN(rows.load(withNaN))) return false; // the JS path must get to name the NaN
+  return probes.every((row) => {
+    const want = js.fromLogits(row).cdf;
+    return simdTable(rows, row, 2 ** 24, got) && got.every((v, i) => v === want[i]);
+  });
+}
+
+/** Whether TableBuilder's 'auto' kernel is WebAssembly SIMD on this engine (for reports). */
+export function simdTablesAvailable(): boolean {
+  return simdKernel() !== null;
 }
 
 // Speed notes for the kernels below (measured with 8192 fresh float32 rows, Node 20):
@@ -273,8 +358,7 @@ function integerWeights(q: Int32Array, w: Int32Array, n: number, qMax: number, e
  * power-of-two scaling, so C_i·k is exact, and `| 0` floors it (it is < 2^24).
  */
 function cumulativeTable(w: Int32Array, n: number, total: number, totalUnits: number, cdf: Uint32Array): void {
-  const s = floorDiv((totalUnits - n) * 536870912, total); // 2^29
-  const k = s / 536870912;
+  const k = cdfScale(n, total, totalUnits);
   let acc = 0; // C_i: a sum of integers below 2^53, so exact in any order
   let i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -303,13 +387,22 @@ function cumulativeTable(w: Int32Array, n: number, total: number, totalUnits: nu
 export class TableBuilder {
   readonly alphabet: number;
   readonly precision: number;
+  /** The kernels `fromLogits` runs on Float32Array rows (see TableBuilderOptions). */
+  readonly kernel: TableKernel;
   private readonly weights: Int32Array;
+  private readonly simd: SimdRows | null;
 
-  constructor(alphabet: number, precision: number = DEFAULT_PRECISION) {
+  constructor(alphabet: number, precision: number = DEFAULT_PRECISION, options: TableBuilderOptions = {}) {
     checkPrecision(precision, alphabet);
     this.alphabet = alphabet;
     this.precision = precision;
     this.weights = new Int32Array(alphabet);
+    const want = options.kernel ?? 'auto';
+    if (want !== 'auto' && want !== 'simd' && want !== 'js') throw invalidLogits(`kernel must be 'auto', 'simd' or 'js', got ${String(want)}`);
+    const useSimd = want === 'simd' || (want === 'auto' && alphabet >= SIMD_MIN_ALPHABET);
+    this.simd = useSimd ? (simdKernel()?.rows(alphabet) ?? null) : null;
+    if (want === 'simd' && this.simd === null) throw invalidLogits('the WebAssembly SIMD table kernel is not available on this engine');
+    this.kernel = this.simd === null ? 'js' : 'simd';
   }
 
   /** Logits (e.g. a Float32Array row of model output, `alphabet` long) → integer table. */
@@ -325,15 +418,13 @@ export class TableBuilder {
   fromLogitsInto(logits: ArrayLike<number>, cdf: Uint32Array): FrequencyTable {
     const n = this.checkLength(logits.length);
     if (cdf.length !== n + 1) throw invalidLogits(`cdf buffer holds ${cdf.length} entries, need ${n + 1}`);
+    if (this.simd !== null && logits instanceof Float32Array && simdTable(this.simd, logits, 2 ** this.precision, cdf)) {
+      return { precision: this.precision, cdf };
+    }
     const w = this.weights;
     // Fast path: max(x) first, then steps 1-3 fused (NaN if the row has a NaN or too large logit).
-    const xMax = n >= 64 ? maxLogit(logits, n) : NaN;
-    if (xMax === xMax) {
-      // q = floor(x·K + 0.5), clamped below, is monotone in x: the largest x gives max(q).
-      const y = xMax * LOGIT_SCALE;
-      const qMax = y > -QUANTIZED_LOGIT_LIMIT ? Math.floor(y + 0.5) : -QUANTIZED_LOGIT_LIMIT;
-      return this.finishTable(logitWeights(logits, w, n, qMax, EXP2_Q24), cdf);
-    }
+    const qMax = n >= 64 ? quantizedMax(maxLogit(logits, n)) : NaN;
+    if (qMax === qMax) return this.finishTable(logitWeights(logits, w, n, qMax, EXP2_Q24), cdf);
     // Step by step: short rows, where the extra max pass costs more than it saves, and rows with a
     // NaN or too large logit, for which quantizeInto throws naming the first one.
     return this.finishTable(integerWeights(w, w, n, quantizeInto(logits, w, n), EXP2_Q24), cdf);

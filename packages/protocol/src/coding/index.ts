@@ -1,4 +1,4 @@
-export type { FrequencyTable } from './frequency-table.ts';
+export type { FrequencyTable, TableBuilderOptions, TableKernel } from './frequency-table.ts';
 export {
   DEFAULT_PRECISION,
   EXP2_Q24,
@@ -9,6 +9,7 @@ export {
   alphabetSize,
   frequencyOf,
   quantizeLogits,
+  simdTablesAvailable,
   tableFromCounts,
   tableFromLogits,
   uniformTable,
