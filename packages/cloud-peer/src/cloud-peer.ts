@@ -8,7 +8,7 @@ import {
   decompressText,
   encodeControl,
   isProtocolError,
-  maskFromPositions,
+  subsetMask,
   type ControlMessage,
   type OpenMessage,
   type TaskMessage,
@@ -311,6 +311,8 @@ class CloudRequest {
         const withText = this.text.length > 0 && opts.models.imageWithText;
         const predictor = withText ? (opts.models.imageWithText as TokenSampler) : opts.models.image;
         const committed = new Int32Array(plan.side * plan.side).fill(UNKNOWN);
+        // target cells not committed yet, ascending: each step names its cells among these
+        let open = Array.from(plan.target).sort((a, b) => a - b);
         let tGen = performance.now();
         let stepsSent = 0;
         // step t+1 is generated while step t is coded and sent
@@ -342,7 +344,9 @@ class CloudRequest {
             message: requestId,
             stage: step.step,
           });
-          await this.peer.send({ type: 'step', requestId, stream: plan.downStream, stage: step.step, upStages: k, cells: maskFromPositions(step.positions, plan.side, plan.side) });
+          await this.peer.send({ type: 'step', requestId, stream: plan.downStream, stage: step.step, upStages: k, cells: subsetMask(open, step.positions) });
+          const done = new Set(step.positions);
+          open = open.filter((c) => !done.has(c));
           for (const c of chunks) await opts.transport.tokens.send(c);
           step.positions.forEach((p, j) => (committed[p] = step.tokens[j] as number));
           const bytes = chunks.reduce((a, c) => a + c.length, 0);

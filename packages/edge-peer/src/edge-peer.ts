@@ -10,7 +10,7 @@ import {
   encodeControl,
   isProtocolError,
   maskFromPositions,
-  maskedPositions,
+  subsetFromMask,
   type ControlMessage,
   type ExtensionSide,
   type OpenMessage,
@@ -190,6 +190,8 @@ class EdgeRequest {
   private readonly task: TaskMessage;
   private readonly original: Int32Array;
   private readonly steps = new Map<number, { cells: Uint16Array; upStages: number }>();
+  /** Target cells no step has named yet, ascending (the cloud keeps the same list). */
+  private open: number[] = [];
   private readonly generated: Int32Array;
   private readonly receiver: StageReceiver;
   private readonly inbox = new Subject<Uint8Array | null>();
@@ -235,6 +237,7 @@ class EdgeRequest {
       ...(opts.transport.reliability.mode !== 'reliable' ? { reliableStages: t.reliableStages ?? 4 } : {}),
     };
     this.plan = planRequest(this.task, side);
+    this.open = Array.from(this.plan.target).sort((a, b) => a - b);
     const ids = text ? Array.from(bpeEncode(text)) : [];
     this.codingText = t.task !== 'vqa' && ids.length > 0 && hasTextModel(opts.models) ? ids : undefined;
     this.generated = new Int32Array(cells).fill(UNKNOWN);
@@ -306,14 +309,17 @@ class EdgeRequest {
     if ('requestId' in m) this.controlBytes += controlSize(m);
     switch (m.type) {
       case 'step': {
-        if (m.stream !== this.plan.downStream || this.steps.has(m.stage)) return;
+        if (m.stream !== this.plan.downStream) return;
         let cells: Uint16Array;
         try {
-          cells = maskedPositions(m.cells, this.plan.side, this.plan.side);
-          if (!cells.every((c) => this.plan.target.includes(c))) throw new ProtocolError(ErrorCode.InvalidField, `step ${m.stage} names cells outside the target`);
+          // steps come in order on the ordered control channel, each naming its cells among the open ones
+          if (m.stage !== this.steps.size) throw new ProtocolError(ErrorCode.InvalidField, `step ${m.stage} announced after ${this.steps.size} steps`);
+          cells = subsetFromMask(this.open, m.cells);
         } catch (err) {
           return this.fail(err as ProtocolError);
         }
+        const done = new Set(cells);
+        this.open = this.open.filter((c) => !done.has(c));
         this.steps.set(m.stage, { cells, upStages: m.upStages });
         this.enqueue(null); // chunks of this step may be waiting
         return;

@@ -10,3 +10,4 @@ export {
   extensionGeometry,
 } from './geometry.ts';
 export type { ExtensionSide, ExtensionGeometry } from './geometry.ts';
+export { subsetFromMask, subsetMask } from './subset.ts';

@@ -6,7 +6,11 @@
  * The step's tokens are coded conditioned on the cells of the first `upStages` upload stages and
  * on the earlier steps: the receiver rebuilds exactly that context, whatever else the cloud had.
  *
- *   { type: 'step', requestId, stream, stage, upStages, cells }   cells: bitmap over the grid, LSB first
+ *   { type: 'step', requestId, stream, stage, upStages, cells }
+ *
+ * cells: a bitmap over the target cells no earlier step named, ascending (`subsetMask`, LSB first):
+ * steps arrive in order on the control channel, so both peers hold that list. The codec checks
+ * only its size; the edge checks it against the list (`subsetFromMask`).
  */
 import type { Fields } from './validate.ts';
 import { invalidField } from './validate.ts';
@@ -22,6 +26,7 @@ export interface StepMessage {
   readonly stage: number;
   /** Upload stages (a prefix) the step's coding context includes. */
   readonly upStages: number;
+  /** Bitmap over the still-open target cells (see above). */
   readonly cells: Uint8Array;
 }
 
