@@ -13,7 +13,7 @@ import {
   type OpenMessage,
   type TaskMessage,
 } from '@unimic/protocol';
-import { UNKNOWN, type InferenceClock } from '@unimic/models';
+import { UNKNOWN, yieldToEventLoop, type InferenceClock } from '@unimic/models';
 import { ChunkStore, StageReceiver, hasTextModel, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
 import type { AnswerGenerator, TokenSampler } from './generator.ts';
@@ -348,6 +348,7 @@ class CloudRequest {
           const done = new Set(step.positions);
           open = open.filter((c) => !done.has(c));
           for (const c of chunks) await opts.transport.tokens.send(c);
+          await yieldToEventLoop(); // on the wire before the next step's coding run blocks the thread
           step.positions.forEach((p, j) => (committed[p] = step.tokens[j] as number));
           const bytes = chunks.reduce((a, c) => a + c.length, 0);
           bytesDown += bytes;

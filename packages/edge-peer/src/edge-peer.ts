@@ -19,7 +19,7 @@ import {
   type TaskMessage,
   type TaskName,
 } from '@unimic/protocol';
-import { UNKNOWN, type LoadedPack } from '@unimic/models';
+import { UNKNOWN, yieldToEventLoop, type LoadedPack } from '@unimic/models';
 import { ChunkStore, StageReceiver, hasTextModel, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
 
@@ -408,6 +408,9 @@ class EdgeRequest {
     const deadline = this.t.deadlineMs ?? 120_000;
     this.timer = setTimeout(() => this.fail(new ProtocolError(ErrorCode.Timeout, `request ${this.t.requestId}: no result within ${deadline} ms`)), deadline);
     await this.send(this.task);
+    // a wasm model run blocks this thread: let the transport put what it was handed on the wire
+    // first (werift sends through promise chains; a 100 ms run held the task message back 100 ms)
+    await yieldToEventLoop();
     if (this.plan.upStream === null) return;
     const reliable = this.plan.reliableStages;
     for (const [stage, positions] of this.plan.upStages.entries()) {
@@ -432,6 +435,7 @@ class EdgeRequest {
       // partially reliable: the stages the others are coded against go on the reliable channel
       if (reliable !== null && stage < reliable) for (const c of chunks) await this.send({ type: 'chunk', data: c });
       else for (const c of chunks) await this.opts.transport.tokens.send(c);
+      await yieldToEventLoop(); // on the wire before the next stage's model run
       const bytes = chunks.reduce((a, c) => a + c.length, 0);
       this.bytesUp += bytes;
       this.headerBytes += chunks.reduce((a, c) => a + c.length - decodeChunk(c).payload.length, 0);
