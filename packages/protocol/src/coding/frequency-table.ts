@@ -86,8 +86,9 @@ export function uniformTable(alphabet: number, precision: number = DEFAULT_PRECI
 //      d_i ≥ 6400 (25 bits down). The table is baked in because Math.pow/exp differ across engines.
 //   4. With C_i = w_0 + … + w_(i−1), W = C_n, budget = 2^P − n and s = floor(budget·2^29 / W):
 //      cdf_i = i + floor(C_i·s / 2^29) for i < n, and cdf_n = 2^P. Flooring the cumulative
-//      (not each term) loses at most W/2^29 + 1 ≤ 257 units, which the last symbol absorbs
-//      (< 2^-16 of the mass); every symbol keeps frequency ≥ 1. All products stay below 2^53.
+//      (not each term) loses at most W/2^29 + 1 ≤ n/32 + 1 units (W ≤ n·2^24), which the last
+//      symbol absorbs: 257 units for 8192 symbols, 1.5·10^-5 of the mass at P = 24 (more, relatively,
+//      at lower P); every symbol keeps frequency ≥ 1. All products stay below 2^53.
 //
 // The builder reads the float row twice: once for max(x), which gives max(q) because step 1 is
 // monotone, then once for steps 1-3 together; step 4 runs on the warm integer scratch. Float32
@@ -148,7 +149,8 @@ function quantizeInto(logits: ArrayLike<number>, q: Int32Array, n: number): numb
   for (let i = 0; i < n; i++) {
     const y = (logits[i] as number) * 369.3299304675746;
     let v: number;
-    // The usual case is one predictable compare pair; y + 0.5 is exact below 2^29.
+    // The usual case is one predictable compare pair. y + 0.5 may round (y = 0.5 − 2^-54 gives 1),
+    // but as the procedure's binary64 sum, the same on every platform.
     if (y > -536870912 && y < 536870912) v = Math.floor(y + 0.5);
     else if (y <= -536870912) v = -536870912;
     else throw invalidLogits(y !== y ? `logit ${i} is NaN` : `logit ${i} (${logits[i]}) is beyond ±2^29 / LOGIT_SCALE`);
