@@ -78,6 +78,7 @@ function row(tour: Tour, fast: TaskRun, full: TaskRun): string[] {
     String(fast.bytesDown),
     ((fast.bytesUp * 8) / pixels).toFixed(4),
     ((fast.bytesDown * 8) / pixels).toFixed(4),
+    String(fast.controlBytes),
     `${fast.upStagesUsed}/8`,
     fast.firstPreviewMs.toFixed(0),
     fast.finalMs.toFixed(0),
@@ -101,10 +102,10 @@ async function writeStrip(tour: Tour, run: TaskRun) {
   log(`${tour.name}: ${frames.length} frames → ${path.relative(process.cwd(), file)}`);
 }
 
-const header = ['task', 'bytes up', 'bytes down', 'bpp up', 'bpp down', 'stages', 'first preview ms', 'final ms', 'final ms (wait all)', 'answer'];
+const header = ['task', 'bytes up', 'bytes down', 'bpp up', 'bpp down', 'control B', 'stages', 'first preview ms', 'final ms', 'final ms (wait all)', 'answer'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
 const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === header.length - 1 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
-console.log(`\nUniMIC-RTC on loopback — pack ${stack.pack.manifest.id}, ${stack.models.list.map((m) => m.name).join(' + ')} entropy models, bpp over 128x128 pixels`);
+console.log(`\nUniMIC-RTC on loopback — pack ${stack.pack.manifest.id}, ${stack.models.list.map((m) => m.name).join(' + ')} entropy models, bpp over 128x128 pixels (token chunks; control B: the request's control messages)`);
 console.log(line(header));
 console.log(widths.map((w) => '─'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
