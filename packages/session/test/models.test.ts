@@ -27,7 +27,7 @@ describe('pickCodingModel', () => {
 
   it('falls back to what the session has', () => {
     expect(pickCodingModel(named('masked'), 1, true)).toBe(0);
-    expect(pickCodingModel(named('masked', 'static'), 9, true)).toBe(0);
+    expect(pickCodingModel(named('masked', 'static'), CONTEXT_FREE_MAX_CELLS + 1, true)).toBe(0);
     expect(pickCodingModel(named('masked', 'static'), 2, false)).toBe(1);
   });
 });
