@@ -5,7 +5,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { ErrorCode, STREAM_IDS, decodeControl, encodeControl, installBrotli, isProtocolError, loadBrotli, type ControlMessage } from '@unimic/protocol';
+import { ErrorCode, STREAM_IDS, decodeControl, encodeControl, installBrotli, isProtocolError, loadBrotli, PROTOCOL_VERSION, type ControlMessage } from '@unimic/protocol';
 import { sessionModels, type SessionModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { EdgePeer } from '@unimic/edge-peer';
@@ -45,7 +45,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('edge against a
     cloud.control.messages$.subscribe((bytes) => {
       const m = decodeControl(bytes);
       const send = (r: ControlMessage) => void cloud.control.send(encodeControl(r));
-      if (m.type === 'open') send({ type: 'open', protocolVersion: 1, role: 'cloud', pack: m.pack, capabilities: { models: models.list.map((x) => x.name), tasks: ['t2i'], maxChunkBytes: 1200 } });
+      if (m.type === 'open') send({ type: 'open', protocolVersion: PROTOCOL_VERSION, role: 'cloud', pack: m.pack, capabilities: { models: models.list.map((x) => x.name), tasks: ['t2i'], maxChunkBytes: 1200 } });
       if (m.type === 'task') for (const s of steps(m.requestId)) send(s);
     });
     const edge = new EdgePeer({ transport: pair.offerer, pack, models: models.list });

@@ -12,6 +12,7 @@ import {
   type ControlMessage,
   type OpenMessage,
   type TaskMessage,
+  PROTOCOL_VERSION,
 } from '@unimic/protocol';
 import { UNKNOWN, yieldToEventLoop, type InferenceClock } from '@unimic/models';
 import { ChunkStore, StageReceiver, hasTextModel, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
@@ -72,7 +73,6 @@ export type CloudEvent =
   | { type: 'result'; requestId: number; ok: boolean; at: number }
   | { type: 'refused'; requestId?: number; error: ProtocolError; at: number };
 
-const PROTOCOL_VERSION = 1;
 /** After the sender says it sent everything, how long lost chunks are still waited for. */
 export const LOSS_GRACE_MS = 300;
 

@@ -9,6 +9,7 @@ import {
   decodeControl,
   encodeControl,
   isProtocolError,
+  PROTOCOL_VERSION,
   maskFromPositions,
   subsetFromMask,
   type ControlMessage,
@@ -96,7 +97,6 @@ export interface EdgePeerOptions {
   readonly downstreamFirst?: boolean;
 }
 
-const PROTOCOL_VERSION = 1;
 /** After the cloud's result, how long chunks still in flight on a lossy channel are waited for. */
 const LOSS_GRACE_MS = 300;
 

@@ -3,12 +3,29 @@ import { Packr, Unpackr } from 'msgpackr';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, ProtocolError } from '../src/errors.ts';
 import type { ControlMessage } from '../src/wire/index.ts';
-import { CONTROL_TYPES, decodeControl, encodeControl, scanMsgpack } from '../src/wire/index.ts';
+import { CONTROL_TYPE_CODES, CONTROL_TYPES, CONTROL_WIRE_KEYS, decodeControl, encodeControl, scanMsgpack } from '../src/wire/index.ts';
 import { expectCode } from './helpers.ts';
 
 // Raw packer for building invalid messages; Maps let tests write any key, `__proto__` included.
 const raw = new Packr({ useRecords: false, variableMapSize: true });
-const pack = (v: unknown): Uint8Array => new Uint8Array(raw.pack(v));
+/** Packs as written: long field names stay long (a control format 1 peer). */
+const packLiteral = (v: unknown): Uint8Array => new Uint8Array(raw.pack(v));
+/** Packs with the field names the table knows turned into wire keys, and known type names into codes; anything else as written. */
+const pack = (v: unknown): Uint8Array => packLiteral(toWireLenient(v, true));
+const WIRE = new Map(Object.entries(CONTROL_WIRE_KEYS));
+function toWireLenient(v: unknown, top = false): unknown {
+  if (Array.isArray(v)) return v.map((x) => toWireLenient(x));
+  if (v instanceof Map) {
+    return new Map(
+      [...(v as Map<unknown, unknown>)].map(([k, x]) => [
+        typeof k === 'string' ? (WIRE.get(k) ?? k) : k,
+        top && k === 'type' && typeof x === 'string' && Object.hasOwn(CONTROL_TYPE_CODES, x) ? CONTROL_TYPE_CODES[x] : toWireLenient(x),
+      ]),
+    );
+  }
+  if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return v;
+  return toWireLenient(toMap(v), top);
+}
 const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
 /** Deep-converts plain objects to Maps so keys like `__proto__` survive packing. */
@@ -21,14 +38,14 @@ function toMap(v: unknown): unknown {
 /** Packs `base` with the value at `path` replaced (or deleted when `value` is DELETE). */
 const DELETE = Symbol('delete');
 function packWith(base: ControlMessage, path: string, value: unknown): Uint8Array {
-  const root = toMap(base) as Map<string, unknown>;
-  const keys = path.split('.');
+  const root = toWireLenient(base, true) as Map<string, unknown>;
+  const keys = path.split('.').map((k) => WIRE.get(k) ?? k);
   let node = root;
   for (const k of keys.slice(0, -1)) node = node.get(k) as Map<string, unknown>;
   const last = keys[keys.length - 1] ?? '';
   if (value === DELETE) node.delete(last);
-  else node.set(last, value);
-  return pack(root);
+  else node.set(last, toWireLenient(value));
+  return packLiteral(root);
 }
 
 const sha = 'a'.repeat(44) + '0123456789abcdef0123';
@@ -133,6 +150,15 @@ describe('control round trips', () => {
     expect(encodeControl(samples[2] as ControlMessage).length).toBeLessThan(128);
   });
 
+  it('spends ~3 bytes per field on the per-step messages (short wire keys, integer type)', () => {
+    // long names made this step 61 bytes, 43 of them keys; this is 18 bytes + the 6-byte bitmap
+    const step = encodeControl({ type: 'step', requestId: 123, stream: 1, stage: 3, upStages: 4, cells: new Uint8Array(6) });
+    expect(step.length).toBe(26);
+    expect(encodeControl({ type: 'done', requestId: 123, stream: 1, stages: 8 }).length).toBe(13);
+    // the worked example of docs/wire-format.md
+    expect(Buffer.from(encodeControl({ type: 'ack', stream: 0, message: 7, stage: 5, chunks: [] })).toString('hex')).toBe('85a17403a17300a16d07a16705a16b90');
+  });
+
   it('returns plain Uint8Arrays that do not alias the input', () => {
     const bytes = encodeControl(validTask);
     const d = decodeControl(bytes);
@@ -148,11 +174,8 @@ describe('control round trips', () => {
   });
 
   it('accepts any valid MessagePack number form for an integer (uint64, float64)', () => {
-    // An ack whose message is float64 7.0 and stage is uint64 5.
-    const bytes = fromHex(
-      '85 a474797065 a361636b a673747265616d 00 a76d657373616765 cb401c000000000000' +
-        ' a57374616765 cf0000000000000005 a66368756e6b73 90',
-    );
+    // An ack (type code 3) whose message (m) is float64 7.0 and stage (g) is uint64 5.
+    const bytes = fromHex('85 a174 03 a173 00 a16d cb401c000000000000 a167 cf0000000000000005 a16b 90');
     expect(decodeControl(bytes)).toEqual({ type: 'ack', stream: 0, message: 7, stage: 5, chunks: [] });
   });
 });
@@ -273,12 +296,28 @@ describe('decodeControl failures', () => {
     }
   });
 
-  it('requires a string type; unknown types are ERR_UNKNOWN_TYPE', () => {
+  it('requires an integer type code; unknown codes are ERR_UNKNOWN_TYPE', () => {
     expectCode(() => decodeControl(pack(new Map([['reason', 'x']]))), ErrorCode.InvalidField);
-    expectCode(() => decodeControl(pack(new Map<string, unknown>([['type', 7]]))), ErrorCode.InvalidField);
-    expectCode(() => decodeControl(pack(new Map([['type', 'hello']]))), ErrorCode.UnknownType);
-    expectCode(() => decodeControl(pack(new Map([['type', 'Open']]))), ErrorCode.UnknownType);
-    expectCode(() => decodeControl(pack(new Map([['type', 'toString']]))), ErrorCode.UnknownType);
+    expectCode(() => decodeControl(pack(new Map<string, unknown>([['type', 7]]))), ErrorCode.InvalidField); // a step without its fields
+    for (const name of ['hello', 'Open', 'toString', '7']) expectCode(() => decodeControl(pack(new Map([['type', name]]))), ErrorCode.InvalidField);
+    expectCode(() => decodeControl(pack(new Map<string, unknown>([['type', 1.5]]))), ErrorCode.InvalidField);
+    for (const code of [11, 127, 2 ** 32]) expectCode(() => decodeControl(pack(new Map<string, unknown>([['type', code]]))), ErrorCode.UnknownType);
+  });
+
+  it('keeps every field name and type code in the table unique', () => {
+    const keys = Object.values(CONTROL_WIRE_KEYS);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(Object.keys(CONTROL_TYPE_CODES).sort()).toEqual([...CONTROL_TYPES].sort());
+    expect(new Set(Object.values(CONTROL_TYPE_CODES)).size).toBe(CONTROL_TYPES.length);
+  });
+
+  it('tells a control format 1 peer (long field names) by ERR_UNSUPPORTED_VERSION', () => {
+    const v1 = packLiteral(new Map<string, unknown>([['type', 'close'], ['reason', 'bye']]));
+    const err = expectCode(() => decodeControl(v1), ErrorCode.UnsupportedVersion);
+    expect(err.message).toContain('format 1');
+    // long names under a wire type are plain unknown fields
+    expectCode(() => decodeControl(packLiteral(new Map<string, unknown>([['t', 6], ['reason', 'bye']]))), ErrorCode.InvalidField);
+    expect(decodeControl(packLiteral(new Map<string, unknown>([['t', 6], ['re', 'bye']])))).toEqual({ type: 'close', reason: 'bye' });
   });
 
   it('names the path of a missing field (ERR_INVALID_FIELD)', () => {
@@ -339,10 +378,7 @@ describe('decodeControl failures', () => {
 
   it('rejects 64-bit integers beyond uint32 (ERR_INVALID_FIELD)', () => {
     // An ack whose stage is uint64 2^32.
-    const bytes = fromHex(
-      '85 a474797065 a361636b a673747265616d 00 a76d657373616765 00' +
-        ' a57374616765 cf0000000100000000 a66368756e6b73 90',
-    );
+    const bytes = fromHex('85 a174 03 a173 00 a16d 00 a167 cf0000000100000000 a16b 90');
     expectCode(() => decodeControl(bytes), ErrorCode.InvalidField);
   });
 

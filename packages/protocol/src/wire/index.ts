@@ -34,9 +34,13 @@ export {
   validateControl,
   scanMsgpack,
   CONTROL_TYPES,
+  CONTROL_TYPE_CODES,
+  CONTROL_WIRE_KEYS,
+  wireKey,
   DEFAULT_CONTROL_LIMITS,
   DEFAULT_MSGPACK_SCAN_LIMITS,
   PEER_ROLES,
+  PROTOCOL_VERSION,
   RELIABILITY_MODES,
 } from './control/index.ts';
 export type {

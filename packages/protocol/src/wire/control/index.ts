@@ -1,5 +1,6 @@
 /**
- * Control messages: small MessagePack maps on the reliable control data channel.
+ * Control messages: small MessagePack maps on the reliable control data channel, with short
+ * wire keys and integer type codes (control format 2, wire-keys.ts).
  *
  * Decoding is layered so that no unvalidated byte can cost memory or reach an object
  * prototype: size limit → structural pre-scan (msgpack-scan.ts) → msgpackr with maps as
@@ -30,6 +31,7 @@ import { readChunkMessage, readDone } from './chunk.ts';
 import type { ChunkMessage, DoneMessage } from './chunk.ts';
 import type { AnswerMessage } from './answer.ts';
 import { Fields, invalidField } from './validate.ts';
+import { fromWire, toWire } from './wire-keys.ts';
 
 export type ControlMessage =
   | OpenMessage
@@ -165,7 +167,7 @@ export function decodeControl(bytes: Uint8Array, limits?: Partial<ControlLimits>
     );
   }
   if (!(value instanceof Map)) throw new ProtocolError(ErrorCode.Malformed, 'a control message must be a map');
-  return validateControl(value);
+  return validateControl(fromWire(value));
 }
 
 /**
@@ -186,7 +188,7 @@ export function encodeControl(msg: ControlMessage, limits?: Partial<ControlLimit
   }
   let packed: Uint8Array;
   try {
-    packed = packr.pack(clean);
+    packed = packr.pack(toWire(clean));
   } catch (err) {
     throw new ProtocolError(
       ErrorCode.InvalidArgument,
@@ -215,4 +217,5 @@ export type { AnswerMessage } from './answer.ts';
 export type { ChunkMessage, DoneMessage } from './chunk.ts';
 export type { MsgpackScanLimits } from './msgpack-scan.ts';
 export { scanMsgpack, DEFAULT_MSGPACK_SCAN_LIMITS } from './msgpack-scan.ts';
-export { PEER_ROLES, RELIABILITY_MODES } from './open.ts';
+export { CONTROL_TYPE_CODES, CONTROL_WIRE_KEYS, wireKey } from './wire-keys.ts';
+export { PEER_ROLES, PROTOCOL_VERSION, RELIABILITY_MODES } from './open.ts';
