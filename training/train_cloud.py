@@ -20,11 +20,15 @@ target region is replaced by MASK (at least one token); the target region is the
 a random box of 3-12 x 3-12 tokens (inpainting, p = 0.2) or a strip of 1-8 rows/columns at one of the four
 sides (outpainting, p = 0.2), everything outside it visible. Loss: cross-entropy over the 8192 codes at
 the masked positions (mean per sample, then over the image samples) + ``--text-weight`` x the answer
-cross-entropy (mean over answer targets).
+cross-entropy (mean over answer targets). With ``--object-weight`` w > 1, a text-to-image sample's cells
+that an object covers weigh w times the others in its mean: objects are ~9% of a scene's cells, and the
+caption is what places and colours them, so the plain mean spends the model's effort on the background.
 
 Validation (every ``--eval-every`` steps, on ``scenes_val``): masked-token loss and top-1 accuracy at a
 fixed 50% random mask with caption 0 and without a prompt (the gap is what the caption tells the model),
-and greedy VQA exact-match accuracy on one question per scene (the question index cycles through 0..7).
+and greedy VQA exact-match accuracy on one question per scene (the question index cycles through 0..7);
+and, the text-to-image question itself, the loss on object cells of a fully masked grid with the scene's
+caption and with another scene's caption (the difference is what the caption tells about the objects).
 
 Run directory ``RUNS/cloud`` (``--run-dir``): ``ckpt.pt`` (atomic, resumable: run the same command again),
 ``best.pt`` (best validation VQA accuracy + image loss score), ``model.pt`` (final), ``train.log``,
@@ -81,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--text-dropout", type=float, default=0.1)
     o.add_argument("--vqa-partial", type=float, default=0.3)
     o.add_argument("--text-weight", type=float, default=1.0)
+    o.add_argument("--object-weight", type=float, default=1.0,
+                   help="weight of object cells in a text-to-image sample's image loss (1 = plain mean)")
     r = p.add_argument_group("reporting")
     r.add_argument("--log-every", type=int, default=25)
     r.add_argument("--eval-every", type=int, default=500)
@@ -148,6 +154,20 @@ def maskgit_mask(rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def object_cells(scenes, margin: float = 3.0) -> np.ndarray:
+    """bool [N, 256]: the cells whose centre lies within an object's radius (+ margin px) of its centre."""
+    px = 128 // GRID
+    c = np.arange(GRID) * px + px / 2
+    yy, xx = np.meshgrid(c, c, indexing="ij")
+    out = np.zeros((len(scenes), GRID * GRID), bool)
+    for i, s in enumerate(scenes):
+        m = np.zeros((GRID, GRID), bool)
+        for o in s["objects"]:
+            m |= np.hypot(xx - o["x"], yy - o["y"]) <= o["r"] + margin
+        out[i] = m.reshape(-1)
+    return out
+
+
 class CloudData:
     def __init__(self, scenes_dir: Path, tokens_dir: Path, log):
         self.sd, self.td = scenes_dir, tokens_dir
@@ -159,8 +179,10 @@ class CloudData:
         self.sc_caps = ld("scenes_train_captions")
         self.sc_q = ld("scenes_train_questions")
         self.sc_a = ld("scenes_train_answers")
+        self.sc_obj = object_cells(json.loads((scenes_dir / "scenes_train.json").read_text()))
         self.val = {"grids": ld("scenes_val").reshape(-1, GRID * GRID), "caps": ld("scenes_val_captions"),
-                    "q": ld("scenes_val_questions"), "a": ld("scenes_val_answers"), "qt": ld("scenes_val_qtype")}
+                    "q": ld("scenes_val_questions"), "a": ld("scenes_val_answers"), "qt": ld("scenes_val_qtype"),
+                    "obj": object_cells(json.loads((scenes_dir / "scenes_val.json").read_text()))}
         self.photos = np.load(tokens_dir / "photos_train.npy").reshape(-1, GRID * GRID) \
             if (tokens_dir / "photos_train.npy").exists() else None
         self.real = None
@@ -186,6 +208,7 @@ def make_batch(data: CloudData, cfg: CloudConfig, args, mix: Dict[str, float], s
     tokens = np.empty((B, S), np.int64)
     target = np.empty((B, S), np.int64)
     masked = np.zeros((B, S), bool)
+    cell_w = np.ones((B, S), np.float32)
     ans_in = np.zeros((B, A), np.int64)
     ans_tgt = np.full((B, A), -100, np.int64)
     for b, k in enumerate(kinds):
@@ -195,6 +218,8 @@ def make_batch(data: CloudData, cfg: CloudConfig, args, mix: Dict[str, float], s
             g = data.sc_grids[i]
             if rng.random() >= args.text_dropout:
                 text[b] = data.sc_caps[i, int(rng.integers(data.sc_caps.shape[1]))]
+            if args.object_weight != 1.0:
+                cell_w[b] = np.where(data.sc_obj[i], args.object_weight, 1.0)
         elif kind == "real":
             grids, owner, txt = data.real
             i = int(rng.integers(len(grids)))
@@ -222,7 +247,7 @@ def make_batch(data: CloudData, cfg: CloudConfig, args, mix: Dict[str, float], s
         masked[b] = m
         tokens[b] = np.where(m, cfg.mask_id, g)
     n_img = int((kinds != 3).sum())
-    return {"text": text, "tokens": tokens, "target": target, "masked": masked, "ans_in": ans_in,
+    return {"text": text, "tokens": tokens, "target": target, "masked": masked, "cell_w": cell_w, "ans_in": ans_in,
             "ans_tgt": ans_tgt, "n_img": n_img}
 
 
@@ -239,7 +264,8 @@ def loss_fn(model: CloudModel, batch, device, bf16: bool):
             idx = mk.reshape(-1).nonzero().squeeze(1)
             lg = model.image_logits(h_img[:n_img].reshape(-1, h_img.shape[-1])[idx])
             nll = F.cross_entropy(lg, target[:n_img].reshape(-1)[idx], reduction="none")
-            w = (mk.float() / mk.sum(1, keepdim=True).clamp(min=1).float()).reshape(-1)[idx]
+            cw = mk.float() * t("cell_w")[:n_img]
+            w = (cw / cw.sum(1, keepdim=True).clamp(min=1e-6)).reshape(-1)[idx]
             img_loss = (nll * w).sum() / n_img
         txt_loss = torch.zeros((), device=device)
         if has_vqa:
@@ -274,6 +300,20 @@ def validate(model: CloudModel, data: CloudData, n: int, device, bf16: bool, bat
             cnt += int(m.sum())
         res[f"img_loss_{name}"] = tot / max(1, cnt)
         res[f"img_acc_{name}"] = acc / max(1, cnt)
+    # text-to-image: object cells of a fully masked grid, with the scene's caption and another scene's
+    for name, shift in (("caption", 0), ("wrong", 1)):
+        tot, cnt = 0.0, 0
+        for i in range(0, n, batch):
+            idx = np.arange(i, min(n, i + batch))
+            g = torch.from_numpy(v["grids"][idx].astype(np.int64)).to(device)
+            txt = torch.from_numpy(v["caps"][(idx + shift) % n, 0].astype(np.int64)).to(device)
+            obj = torch.from_numpy(v["obj"][idx]).to(device)
+            with autocast_ctx(device, bf16):
+                h, _ = model.features(txt, torch.full_like(g, cfg.mask_id))
+                lg = model.image_logits(h[obj])
+            tot += float(F.cross_entropy(lg, g[obj], reduction="sum"))
+            cnt += int(obj.sum())
+        res[f"obj_loss_{name}"] = tot / max(1, cnt)
     qi = np.arange(n) % v["q"].shape[1]
     correct, by_type = 0, {}
     for i in range(0, n, batch):
@@ -402,7 +442,9 @@ def main(argv=None) -> int:
                                                       "step": step, "val": v})
             log(f"val step {step}: image loss {v['img_loss_caption']:.3f} (acc {v['img_acc_caption']:.3f}) with "
                 f"caption, {v['img_loss_no_text']:.3f} (acc {v['img_acc_no_text']:.3f}) without; VQA "
-                f"{v['vqa_acc']:.3f} by type {v['vqa_acc_by_type']} [best @ {best['step']}] "
+                f"{v['vqa_acc']:.3f} by type {v['vqa_acc_by_type']}; object cells, fully masked: "
+                f"{v['obj_loss_caption']:.3f} with the caption, {v['obj_loss_wrong']:.3f} with another's "
+                f"[best @ {best['step']}] "
                 f"({time.perf_counter() - t_v:.0f}s)")
         if time.perf_counter() - last_ckpt > args.ckpt_minutes * 60:
             checkpoint(step)
