@@ -14,6 +14,7 @@ import { downscaleAndCrop, type PlanarImage } from '@unimic/models';
 import { readPng, toPng } from '@unimic/models/node';
 import type { EdgeEvent, EdgeTask } from '@unimic/edge-peer';
 import { ROOT, runTask, startLocalStack, strip, type TaskRun } from './local-stack.ts';
+import { timelineSvg } from './timeline-svg.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -99,7 +100,9 @@ async function writeStrip(tour: Tour, run: TaskRun) {
   for (const s of steps) frames.push(await stack.renderer.render(s.grid));
   const file = path.join(outDir, `${tour.name}.png`);
   writeFileSync(file, toPng(strip(frames)));
-  log(`${tour.name}: ${frames.length} frames → ${path.relative(process.cwd(), file)}`);
+  const timeline = path.join(outDir, `${tour.name}-timeline.svg`);
+  writeFileSync(timeline, timelineSvg({ title: `${tour.name}: early start, ${run.bytesUp} B up, ${run.bytesDown} B down`, edge: run.events, cloud: run.cloudEvents, origin: run.startedAt }));
+  log(`${tour.name}: ${frames.length} frames → ${path.relative(process.cwd(), file)}, timeline → ${path.relative(process.cwd(), timeline)}`);
 }
 
 const header = ['task', 'bytes up', 'bytes down', 'bpp up', 'bpp down', 'control B', 'stages', 'first preview ms', 'final ms', 'final ms (wait all)', 'answer'];
@@ -109,6 +112,6 @@ console.log(`\nUniMIC-RTC on loopback — pack ${stack.pack.manifest.id}, ${stac
 console.log(line(header));
 console.log(widths.map((w) => '─'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
-console.log(`\nprogressive frames (input first, then one frame per generation step): ${path.relative(process.cwd(), outDir)}/`);
+console.log(`\nprogressive frames (input first, then one frame per generation step) and each request's timeline (SVG): ${path.relative(process.cwd(), outDir)}/`);
 await stack.close();
 process.exit(0);

@@ -142,6 +142,8 @@ async function spawnCloud(url: string, token: string, packDir: string, cloudPack
 
 export interface TaskRun {
   readonly events: EdgeEvent[];
+  /** The cloud's events of this request (from a child process: without their token arrays). */
+  readonly cloudEvents: CloudEvent[];
   readonly startedAt: number;
   readonly firstPreviewMs: number;
   readonly finalMs: number;
@@ -171,10 +173,14 @@ export async function runTask(stack: LocalStack, task: EdgeTask, onEvent?: (e: E
   const events = await lastValueFrom(stack.edge.edge.run(task).pipe(tap((e) => onEvent?.(e, e.at - startedAt)), toArray()));
   const first = events.find((e) => e.type === 'step' || e.type === 'answer');
   const result = events.at(-1) as Extract<EdgeEvent, { type: 'result' }>;
+  // a cloud in a child process reports over its stdout: give its last events a moment to land
+  const cloudDone = () => stack.cloudEvents.slice(seen).some((e) => e.type === 'result' && e.requestId === task.requestId);
+  for (let waited = 0; !cloudDone() && waited < 500; waited += 10) await new Promise((r) => setTimeout(r, 10));
   const mine = stack.cloudEvents.slice(seen).filter((e) => 'requestId' in e && e.requestId === task.requestId);
   const inference = mine.reduce((a, e) => a + (e.type === 'step-sent' ? e.inferenceMs : 0), 0);
   return {
     events,
+    cloudEvents: mine,
     startedAt,
     firstPreviewMs: (first?.at ?? result.at) - startedAt,
     finalMs: result.at - startedAt,

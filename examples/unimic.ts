@@ -10,7 +10,7 @@
  *
  * The image is box-downscaled by an integer factor and centre-cropped to the pack's 128x128; the
  * region is in token cells (16x16 grid, end exclusive). Writes the final image and a strip of the
- * progressive frames.
+ * progressive frames, and the request's timeline as an SVG sequence diagram.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { readImage, toPng } from '@unimic/models/node';
 import { EXTENSION_SIDES, type ExtensionSide, type TaskName } from '@unimic/protocol';
 import type { EdgeEvent, EdgeTask } from '@unimic/edge-peer';
 import { ROOT, runTask, startLocalStack, strip } from './local-stack.ts';
+import { timelineSvg } from './timeline-svg.ts';
 
 const USAGE = 'usage: unimic run <inpaint|outpaint|t2i|vqa> [--image FILE] [--prompt TEXT | --question TEXT] [--region x0,y0,x1,y1] [--side left|right|top|bottom] [--amount N] [--steps N] [--start-after K] [--out DIR] [--pack DIR]';
 const argv = process.argv.slice(2);
@@ -86,6 +87,7 @@ const frames = [];
 if (input) frames.push(input);
 for (const e of run.events) if (e.type === 'step') frames.push(await stack.renderer.render(e.grid));
 const answer = run.events.filter((e) => e.type === 'answer').at(-1);
+writeFileSync(path.join(outDir, `${task}-timeline.svg`), timelineSvg({ title: `${task}: ${run.bytesUp} B up, ${run.bytesDown} B down`, edge: run.events, cloud: run.cloudEvents, origin: run.startedAt }));
 if (frames.length > (input ? 1 : 0)) {
   writeFileSync(path.join(outDir, `${task}.png`), toPng(frames.at(-1) as NonNullable<(typeof frames)[number]>));
   writeFileSync(path.join(outDir, `${task}-frames.png`), toPng(strip(frames)));
@@ -93,6 +95,7 @@ if (frames.length > (input ? 1 : 0)) {
 console.log(
   `${task}: ${run.bytesUp} B up, ${run.bytesDown} B down; first result ${run.firstPreviewMs.toFixed(0)} ms, final ${run.finalMs.toFixed(0)} ms` +
     (answer && answer.type === 'answer' ? `\nanswer: ${answer.text}` : `\nwrote ${path.relative(process.cwd(), outDir)}/${task}.png and ${task}-frames.png`) +
+    `\ntimeline: ${path.relative(process.cwd(), outDir)}/${task}-timeline.svg` +
     ` (total ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
 );
 await stack.close();
