@@ -82,8 +82,8 @@ export const sessionSuite: Suite = {
     const all = Object.values(early).flat();
     report({ name: 'session.framing_overhead', value: +median(all.map((r) => r.framingOverhead)).toFixed(3), unit: 'ratio', goal: { op: '<=', value: 0.05 }, note: 'chunk header bytes / payload bytes, 8 stages up, 8 steps down' });
     report({ name: 'session.wire_overhead', value: +median(all.map((r) => r.wireOverhead)).toFixed(3), unit: 'ratio', note: '(chunk headers + control messages) / token payload bytes' });
-    report({ name: 'session.edge_model_share', value: +median(all.map((r) => r.modelMs / r.finalMs)).toFixed(3), unit: 'ratio', note: "edge's own model time (upload coding, step decoding) / end-to-end" });
-    report({ name: 'session.cloud_model_share', value: +median(all.map((r) => r.cloudModelMs / r.finalMs)).toFixed(3), unit: 'ratio', note: "cloud's model time (upload decoding, generation, step coding; its result.modelMs) / end-to-end" });
+    report({ name: 'session.edge_model_share', value: +median(all.map((r) => r.modelMs / r.finalMs)).toFixed(3), unit: 'ratio', note: "edge's model time (upload coding, step decoding; wall time with a run in flight) / end-to-end" });
+    report({ name: 'session.cloud_model_share', value: +median(all.map((r) => r.cloudModelMs / r.finalMs)).toFixed(3), unit: 'ratio', note: "cloud's model time (upload decoding on its thread, generation on a worker thread, step coding; wall time with any run in flight: its result.modelMs) / end-to-end" });
     // the peers run in parallel, so the time outside model runs lies between two bounds
     report({ name: 'session.protocol_share', value: +median(all.map((r) => 1 - Math.max(r.modelMs, r.cloudModelMs) / r.finalMs)).toFixed(3), unit: 'ratio', note: 'upper bound: 1 − max(edge, cloud model time) / end-to-end' });
     report({ name: 'session.protocol_share_min', value: +median(all.map((r) => r.protocolMs / r.finalMs)).toFixed(3), unit: 'ratio', note: 'lower bound: 1 − (edge + cloud model time) / end-to-end, ≥ 0' });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { lastValueFrom, tap, toArray } from 'rxjs';
 import { ImageTokenizer, loadPack, timedRuntime, type InferenceClock, type LoadedPack, type PlanarImage } from '@unimic/models';
-import { folderReader, nativeRuntime } from '@unimic/models/node';
+import { folderReader, nativeRuntime, workerRuntime } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { installBrotli, loadBrotli } from '@unimic/protocol';
 import { sessionModels, type SessionModels } from '@unimic/session';
@@ -74,7 +74,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         signalingUrl: server.url,
         token,
         pack: { id: pack.manifest.id, sha256: pack.digest },
-        models: await cloudModels(models, pack, await loadCloudPack(cloudPackDir), timedRuntime(nativeRuntime(), clock)),
+        models: await cloudModels(models, pack, await loadCloudPack(cloudPackDir), timedRuntime(workerRuntime(), clock)),
         readiness: policy,
         steps: 8,
         ...(options.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: options.contextFreeMaxCells } : {}),

@@ -24,11 +24,15 @@ export interface Runtime {
 
 /** Time spent inside model runs, for latency breakdowns. */
 export interface InferenceClock {
+  /** Wall time during which at least one run was in flight (runs on a worker thread can overlap). */
   ms: number;
   runs: number;
 }
 
-/** The same runtime, adding the wall time of every `run` to `clock`. */
+/** Runs in flight per clock, and since when the clock has been busy. */
+const inFlight = new WeakMap<InferenceClock, { count: number; since: number }>();
+
+/** The same runtime, adding the wall time of its runs to `clock` (overlapping runs count once). */
 export function timedRuntime(runtime: Runtime, clock: InferenceClock): Runtime {
   return {
     tensor: runtime.tensor,
@@ -36,11 +40,13 @@ export function timedRuntime(runtime: Runtime, clock: InferenceClock): Runtime {
       const s = await runtime.createSession(model);
       return {
         async run(feeds) {
-          const t0 = performance.now();
+          let busy = inFlight.get(clock);
+          if (!busy) inFlight.set(clock, (busy = { count: 0, since: 0 }));
+          if (busy.count++ === 0) busy.since = performance.now();
           try {
             return await s.run(feeds);
           } finally {
-            clock.ms += performance.now() - t0;
+            if (--busy.count === 0) clock.ms += performance.now() - busy.since;
             clock.runs++;
           }
         },

@@ -60,3 +60,5 @@ export function toPng(image: PlanarImage): Buffer {
   }
   return PNG.sync.write(png);
 }
+
+export { workerRuntime, type WorkerRuntime } from './worker-runtime.ts';
