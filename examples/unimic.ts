@@ -75,12 +75,20 @@ const t: EdgeTask = {
   steps,
   startAfter: int('start-after', 3),
 };
-const bar = (done: number, total: number) => `[${'#'.repeat(Math.round((20 * done) / total)).padEnd(20, '.')}]`;
+const bar = (done: number, total: number) => `[${'#'.repeat(Math.round((10 * done) / Math.max(1, total))).padEnd(10, '.')}]`;
+// one line, both directions: what has gone up and what has come back
+const progress = { up: 0, upBytes: 0, down: 0, downTokens: 0, answer: '' };
+const show = (ms: number) =>
+  status(
+    (task === 't2i' ? '' : `up ${bar(progress.up, 8)} ${progress.up}/8 stages ${progress.upBytes} B · `) +
+      (task === 'vqa' ? `answer: ${progress.answer || '…'}` : `down ${bar(progress.down, steps)} ${progress.down}/${steps} steps ${progress.downTokens} tokens`) +
+      ` · ${(ms / 1000).toFixed(2)} s`,
+  );
 const run = await runTask(stack, t, (e: EdgeEvent, ms) => {
-  const at = `${(ms / 1000).toFixed(2)} s`;
-  if (e.type === 'upload-stage') status(`${bar(e.stage + 1, 8)} upload stage ${e.stage + 1}/8 sent (${e.bytes} B)  ${at}`);
-  if (e.type === 'step') status(`${bar(e.step + 1, steps)} step ${e.step + 1}/${steps}: ${e.cells} tokens decoded  ${at}`);
-  if (e.type === 'answer') status(`answer: ${e.text}  ${at}`);
+  if (e.type === 'upload-stage') (progress.up = e.stage + 1), (progress.upBytes += e.bytes);
+  if (e.type === 'step') (progress.down = e.step + 1), (progress.downTokens += e.cells);
+  if (e.type === 'answer') progress.answer = e.text;
+  show(ms);
 });
 status('');
 const frames = [];
