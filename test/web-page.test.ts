@@ -12,7 +12,7 @@ import { bpeEncode, compressText, installBrotli, loadBrotli } from '../packages/
  * signaling and a cloud worker process; Chromium loads the pack, runs the edge on onnxruntime-web
  * and talks to the cloud over its own RTCPeerConnection. Every task the cloud offers is driven
  * through the page's controls (clicks, typing, an upload), and each must end with its final image
- * or answer and sane counters. The last state is saved as docs/img/web-page.png.
+ * or answer and sane counters. The last state is saved as out/web-page.png (copy it to docs/img/ to update the docs).
  */
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -165,9 +165,9 @@ describe.skipIf(!existsSync(CHROMIUM_PATH) || !hasPack)('progressive web page in
     await checkImage(s, 128, 128);
     checkUpload(s);
     expect(await page.locator('#history tr').count()).toBe(hasCloudPack ? 4 : 3);
-    mkdirSync(path.join(root, 'docs/img'), { recursive: true });
+    mkdirSync(path.join(root, 'out'), { recursive: true });
     await page.evaluate(() => scrollTo(0, 0));
-    await page.screenshot({ path: path.join(root, 'docs/img/web-page.png'), fullPage: true });
+    await page.screenshot({ path: path.join(root, 'out/web-page.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 100_000);
 });
