@@ -80,6 +80,23 @@ def load_cloud_model(path: Path) -> CloudModel:
     return model.eval().float()
 
 
+def checkpoint_provenance(ckpt: Path) -> Dict:
+    """What the pack says about its weights: the exported checkpoint's own step and validation (best.pt,
+    model.pt and ckpt.pt all carry a step), and the run's arguments from the run's resumable checkpoint."""
+    state = torch.load(ckpt, map_location="cpu")
+    out: Dict = {"step": state.get("step")}
+    val = state.get("val") or (state.get("history") or [None])[-1]
+    if val is not None:
+        out["val"] = val
+    if state.get("train_seconds") is not None:
+        out["train_seconds"] = state["train_seconds"]
+    run_ckpt = default_run_dir("cloud") / "ckpt.pt"
+    run_args = state.get("args") or (torch.load(run_ckpt, map_location="cpu").get("args") if run_ckpt.exists() else None)
+    if run_args is not None:
+        out["args"] = run_args
+    return out
+
+
 def find_checkpoint() -> Path:
     rd = default_run_dir("cloud")
     for name in ("model.pt", "best.pt"):
@@ -172,7 +189,7 @@ def main(argv=None) -> int:
             {"h": {0: "batch", 1: "positions"}, "logits": {0: "batch", 1: "positions"}},
             {"logits": ["batch", "positions", cfg.vocab]})
     info: Dict = {"opset": OPSET, "checkpoint": str(ckpt), "config": cfg.to_dict(), "params": count_params(model),
-                  "fp16_weights": args.fp16_weights, "files": {}}
+                  "fp16_weights": args.fp16_weights, "files": {}, "training": checkpoint_provenance(ckpt)}
     for part, path in (("backbone", bb_path), ("image_head", hd_path)):
         if args.fp16_weights:
             info.setdefault("fp16_initializers", {})[part] = fp16_storage(path)

@@ -57,9 +57,13 @@ def main() -> None:
                 "cloud": {"config": exp["config"], "params": exp["params"], "checkpoint": Path(exp["checkpoint"]).name,
                           "fp16_weights": exp["fp16_weights"], "contract": exp["contract"], "checks": exp["checks"]}}
     summary = default_run_dir("cloud") / "train_summary.json"
-    if summary.exists():
+    if exp.get("training", {}).get("step") is not None:
+        # the exported checkpoint's own step and validation (a run's summary describes its last step only)
+        training["cloud"]["training"] = exp["training"]
+    elif summary.exists():
         t = json.loads(summary.read_text())
         training["cloud"]["training"] = {k: t[k] for k in ("step", "train_seconds", "final_val", "args", "env") if k in t}
+    if "training" in training["cloud"]:
         training["cloud"]["data"] = ("30,000 procedural scenes (training/scenes.py, seed 1000) with captions and QA; "
                                      "photo crops of shared/data/photos; shared/data/captions (real captions)")
     clf_export = clf / "onnx" / "export.json"
