@@ -178,6 +178,7 @@ export async function runTask(stack: LocalStack, task: EdgeTask, onEvent?: (e: E
   for (let waited = 0; !cloudDone() && waited < 500; waited += 10) await new Promise((r) => setTimeout(r, 10));
   const mine = stack.cloudEvents.slice(seen).filter((e) => 'requestId' in e && e.requestId === task.requestId);
   const inference = mine.reduce((a, e) => a + (e.type === 'step-sent' ? e.inferenceMs : 0), 0);
+  const payload = Math.max(1, result.bytesUp + result.bytesDown - result.headerBytes);
   return {
     events,
     cloudEvents: mine,
@@ -191,9 +192,9 @@ export async function runTask(stack: LocalStack, task: EdgeTask, onEvent?: (e: E
     modelMs: stack.clock.ms - model0,
     cloudModelMs: result.result.modelMs ?? 0,
     protocolMs: Math.max(0, result.at - startedAt - (stack.clock.ms - model0) - (result.result.modelMs ?? 0)),
-    framingOverhead: result.headerBytes / Math.max(1, result.bytesUp + result.bytesDown - result.headerBytes),
+    framingOverhead: result.headerBytes / payload,
     controlBytes: result.controlBytes,
-    wireOverhead: (result.headerBytes + result.controlBytes) / Math.max(1, result.bytesUp + result.bytesDown - result.headerBytes),
+    wireOverhead: (result.headerBytes + result.controlBytes) / payload,
   };
 }
 

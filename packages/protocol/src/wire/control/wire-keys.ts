@@ -103,10 +103,9 @@ export function wireKey(field: string): string {
  * A validated message (plain objects, long names) as it goes on the wire. Only called on the
  * output of the schemas, so every key is in the table.
  */
-export function toWire(message: object): Map<string, unknown> {
-  const out = mapToWire(message as Record<string, unknown>);
-  const type = (message as { type?: unknown }).type;
-  out.set('t', typeof type === 'string' ? CONTROL_TYPE_CODES[type] : type);
+export function toWire(message: { readonly type: string }): Map<string, unknown> {
+  const out = mapToWire(message as unknown as Record<string, unknown>);
+  out.set('t', CONTROL_TYPE_CODES[message.type]); // same key, so it keeps its place first
   return out;
 }
 
