@@ -245,6 +245,7 @@ class EdgeRequest {
       {
         positionsOf: (s) => this.steps.get(s)?.cells,
         contextFor: (s) => this.stepContext(s),
+        apply: (u) => u.cells.forEach((c, j) => (this.generated[c] = u.tokens[j] as number)),
       },
       opts.models,
       this.codingText,
@@ -252,7 +253,6 @@ class EdgeRequest {
     this.sub = this.inbox.pipe(concatMap((b) => defer(() => (b ? this.receiver.push(b) : this.receiver.drain())))).subscribe(({ updates, failures }) => {
       if (--this.queued === 0) for (const w of this.idleWaiters.splice(0)) w();
       for (const u of updates) {
-        u.cells.forEach((c, j) => (this.generated[c] = u.tokens[j] as number));
         if (u.complete) {
           this.stepsDone++;
           this.events$.next({ type: 'step', step: u.stage, cells: this.steps.get(u.stage)?.cells.length ?? u.cells.length, bytes: this.stepBytes.get(u.stage) ?? 0, grid: this.output(), done: this.generatedAll(), at: performance.now() });

@@ -14,6 +14,26 @@ export interface StageSource {
   positionsOf(stage: number): Uint16Array | undefined;
   /** The grid the sender coded stage `stage` against; undefined while not known yet. */
   contextFor(stage: number): Int32Array | undefined;
+  /**
+   * Takes a stage's decoded tokens into the owner's grid. Called synchronously, before any later
+   * stage is tried: a later stage's context includes these tokens (decoding it first was the
+   * cause of intact chunks failing their checksum under reordering).
+   */
+  apply(update: StageUpdate): void;
+}
+
+/** What one receiver keeps waiting (chunks whose stage cannot decode yet). */
+export interface ReceiverLimits {
+  readonly maxQueuedChunks: number;
+  readonly maxQueuedBytes: number;
+}
+
+/** Enough for a 32x32 grid's stages several times over; a flood beyond is refused, not hoarded. */
+export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = Object.freeze({ maxQueuedChunks: 512, maxQueuedBytes: 256 * 1024 });
+
+interface Waiting {
+  readonly bytes: Uint8Array;
+  readonly header: ChunkHeader;
 }
 
 export interface StageUpdate {
@@ -34,7 +54,9 @@ export interface ChunkFailure {
 export type ModelTable = readonly StageEntropyModel[];
 
 export class StageReceiver {
-  private readonly pending = new Map<number, Uint8Array[]>();
+  private readonly pending = new Map<number, Waiting[]>();
+  private queuedChunks = 0;
+  private queuedBytes = 0;
   private readonly assemblers = new Map<number, StageAssembler>();
   private readonly done = new Set<number>();
 
@@ -43,7 +65,13 @@ export class StageReceiver {
     private readonly models: ModelTable,
     private readonly text: readonly number[] | undefined,
     private readonly maxStage = 255,
+    private readonly limits: ReceiverLimits = DEFAULT_RECEIVER_LIMITS,
   ) {}
+
+  /** Chunks and bytes waiting for their stage's cells or context. */
+  get queued(): { chunks: number; bytes: number } {
+    return { chunks: this.queuedChunks, bytes: this.queuedBytes };
+  }
 
   /** Whether stage `s` has all its tokens. */
   complete(stage: number): boolean {
@@ -69,9 +97,18 @@ export class StageReceiver {
       const why = this.done.has(header.stage) ? `stage ${header.stage} is already complete` : `stage ${header.stage} is beyond the request`;
       return { updates: [], failures: [{ header, error: new ProtocolError(this.done.has(header.stage) ? ErrorCode.Duplicate : ErrorCode.Malformed, why) }] };
     }
-    const list = this.pending.get(header.stage) ?? [];
-    list.push(bytes);
-    this.pending.set(header.stage, list);
+    // only a chunk that has to wait counts against the limits: a flood for an unknown stage must
+    // not crowd out the stages that can decode now
+    const ready = this.source.positionsOf(header.stage) !== undefined && this.source.contextFor(header.stage) !== undefined;
+    if (!ready && this.queuedChunks + 1 > this.limits.maxQueuedChunks || this.queuedBytes + bytes.length > this.limits.maxQueuedBytes) {
+      const why = `${this.queuedChunks} chunks (${this.queuedBytes} B) already wait for their stage; limit ${this.limits.maxQueuedChunks} chunks, ${this.limits.maxQueuedBytes} B`;
+      return { updates: [], failures: [{ header, error: new ProtocolError(ErrorCode.Oversized, why) }] };
+    }
+    const list = this.pending.get(header.stage);
+    if (list) list.push({ bytes, header });
+    else this.pending.set(header.stage, [{ bytes, header }]);
+    this.queuedChunks++;
+    this.queuedBytes += bytes.length;
     return this.drain();
   }
 
@@ -87,6 +124,8 @@ export class StageReceiver {
         if (!positions || !context) continue;
         const chunks = this.pending.get(stage) ?? [];
         this.pending.delete(stage);
+        this.queuedChunks -= chunks.length;
+        this.queuedBytes -= chunks.reduce((a, c) => a + c.bytes.length, 0);
         const r = await this.decode(stage, positions, context, chunks);
         updates.push(...r.updates);
         failures.push(...r.failures);
@@ -96,25 +135,26 @@ export class StageReceiver {
     return { updates, failures };
   }
 
-  private async decode(stage: number, positions: Uint16Array, context: Int32Array, chunks: Uint8Array[]) {
+  private async decode(stage: number, positions: Uint16Array, context: Int32Array, chunks: Waiting[]) {
     const updates: StageUpdate[] = [];
     const failures: ChunkFailure[] = [];
     let asm = this.assemblers.get(stage);
     if (!asm) this.assemblers.set(stage, (asm = new StageAssembler(stage, positions.length)));
     // chunks may name different models (their header says which): decode each group with its own
-    const byModel = new Map<number, Uint8Array[]>();
+    const byModel = new Map<number, Waiting[]>();
     for (const c of chunks) {
-      const m = decodeChunk(c).header.model;
-      byModel.set(m, [...(byModel.get(m) ?? []), c]);
+      const group = byModel.get(c.header.model);
+      if (group) group.push(c);
+      else byModel.set(c.header.model, [c]);
     }
     for (const [index, group] of byModel) {
       const model = this.models[index];
       if (!model) {
-        for (const c of group) failures.push({ header: decodeChunk(c).header, error: new ProtocolError(ErrorCode.InvalidField, `chunk names model ${index}, the session has ${this.models.length}`) });
+        for (const c of group) failures.push({ header: c.header, error: new ProtocolError(ErrorCode.InvalidField, `chunk names model ${index}, the session has ${this.models.length}`) });
         continue;
       }
-      const r = await decodeGridStage({ model, known: context, positions, chunks: group, ...(this.text && this.text.length ? { text: this.text } : {}) });
-      for (const e of r.errors) failures.push({ header: safeHeader(group[e.index] as Uint8Array), error: e.error });
+      const r = await decodeGridStage({ model, known: context, positions, chunks: group.map((c) => c.bytes), ...(this.text && this.text.length ? { text: this.text } : {}) });
+      for (const e of r.errors) failures.push({ header: (group[e.index] as Waiting).header, error: e.error });
       for (const c of r.chunks) {
         try {
           asm.accept(c);
@@ -130,14 +170,7 @@ export class StageReceiver {
       this.done.add(stage);
       if (updates.length > 0) updates[updates.length - 1] = { ...(updates.at(-1) as StageUpdate), complete: true };
     }
+    for (const u of updates) this.source.apply(u);
     return { updates, failures };
-  }
-}
-
-function safeHeader(bytes: Uint8Array): ChunkHeader | null {
-  try {
-    return decodeChunk(bytes).header;
-  } catch {
-    return null;
   }
 }

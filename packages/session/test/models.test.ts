@@ -4,7 +4,7 @@ import { UNKNOWN, loadPack, type StageEntropyModel } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { decodeChunk } from '@unimic/protocol';
-import { CONTEXT_FREE_MAX_CELLS, ChunkStore, SESSION_MODEL_ROLES, StageReceiver, pickCodingModel, sessionModels } from '../src/index.ts';
+import { CONTEXT_FREE_MAX_CELLS, ChunkStore, SESSION_MODEL_ROLES, StageReceiver, pickCodingModel, sessionModels, type StageUpdate } from '../src/index.ts';
 
 /*
  * Which entropy model codes a stage (the sender's choice, named in every chunk header), and a
@@ -44,9 +44,10 @@ describe('the session models of the default pack', () => {
       const chunks = await store.code({ models: models.list, context, positions, tokens: Array.from(positions, (p) => grid[p] as number), stream: 1, message: 9, stage: 0 });
       const index = decodeChunk(chunks[0] as Uint8Array).header.model;
       expect(models.list[index]?.name).toBe(positions.length <= CONTEXT_FREE_MAX_CELLS ? 'static' : 'masked');
-      const receiver = new StageReceiver({ positionsOf: () => positions, contextFor: () => context }, models.list, undefined);
       const got = new Int32Array(256).fill(UNKNOWN);
-      for (const c of chunks) for (const u of (await receiver.push(c)).updates) u.cells.forEach((p, j) => (got[p] = u.tokens[j] as number));
+      const apply = (u: StageUpdate) => u.cells.forEach((p, j) => (got[p] = u.tokens[j] as number));
+      const receiver = new StageReceiver({ positionsOf: () => positions, contextFor: () => context, apply }, models.list, undefined);
+      for (const c of chunks) await receiver.push(c);
       expect(Array.from(positions, (p) => got[p])).toEqual(Array.from(positions, (p) => grid[p]));
     }
   }, 60_000);
