@@ -76,10 +76,21 @@ export type CloudEvent =
 /** After the sender says it sent everything, how long lost chunks are still waited for. */
 export const LOSS_GRACE_MS = 300;
 
+/**
+ * Chunks that arrive before their `task` message (the two channels are independent, so a chunk
+ * can overtake the task, most of all when a packet of the control channel is lost) are held this
+ * long, up to these bounds per peer, and handed to the request when its task arrives.
+ */
+export const EARLY_CHUNK_LIMITS = Object.freeze({ maxChunks: 128, maxBytes: 128 * 1024, maxAgeMs: 10_000 });
+
 export class CloudPeer {
   private readonly subs: Subscription[] = [];
   private readonly requests = new Map<number, CloudRequest>();
   private readonly store = new ChunkStore();
+  /** Chunks for requests whose task has not arrived yet, by message id (EARLY_CHUNK_LIMITS). */
+  private readonly early = new Map<number, { at: number; chunks: Uint8Array[] }>();
+  private earlyChunks = 0;
+  private earlyBytes = 0;
 
   constructor(private readonly opts: CloudPeerOptions) {
     const { transport } = opts;
@@ -112,8 +123,8 @@ export class CloudPeer {
     try {
       msg = decodeControl(bytes);
     } catch (err) {
-      if (isProtocolError(err)) return this.refuse(err);
-      throw err;
+      // whatever an edge sends, it never ends anything but its own request
+      return this.refuse(isProtocolError(err) ? err : new ProtocolError(ErrorCode.Malformed, `control message: ${String(err)}`));
     }
     switch (msg.type) {
       case 'open':
@@ -130,7 +141,7 @@ export class CloudPeer {
             tasks: this.opts.models.answer ? ['t2i', 'inpaint', 'outpaint', 'vqa'] : ['t2i', 'inpaint', 'outpaint'],
             maxChunkBytes: 1200,
           },
-        });
+        }).catch(() => undefined); // a dead link ends this session, through its transport state
         return;
       case 'task':
         return this.startRequest(msg);
@@ -167,10 +178,39 @@ export class CloudPeer {
     const req = new CloudRequest(this, this.opts, plan, text, this.store);
     this.requests.set(task.requestId, req);
     this.emit({ type: 'task', requestId: task.requestId, task: task.task, at: performance.now() });
-    req.run().finally(() => {
-      this.requests.delete(task.requestId);
-      this.store.forget(task.requestId);
-    });
+    req
+      .run()
+      // run() reports its own failures; anything that escapes is a bug, and still ends only this request
+      .catch((err: unknown) => this.emit({ type: 'refused', requestId: task.requestId, error: new ProtocolError(ErrorCode.Remote, `request ${task.requestId} failed: ${String(err)}`), at: performance.now() }))
+      .finally(() => {
+        this.requests.delete(task.requestId);
+        this.store.forget(task.requestId);
+      });
+    const held = this.early.get(task.requestId);
+    if (held) {
+      this.early.delete(task.requestId);
+      this.earlyChunks -= held.chunks.length;
+      this.earlyBytes -= held.chunks.reduce((a, c) => a + c.length, 0);
+      for (const c of held.chunks) req.chunk(c);
+    }
+  }
+
+  /** Holds a chunk that came before its task, within EARLY_CHUNK_LIMITS; false when refused. */
+  private holdEarly(message: number, bytes: Uint8Array): boolean {
+    const now = performance.now();
+    for (const [id, e] of this.early) {
+      if (now - e.at <= EARLY_CHUNK_LIMITS.maxAgeMs) continue;
+      this.early.delete(id);
+      this.earlyChunks -= e.chunks.length;
+      this.earlyBytes -= e.chunks.reduce((a, c) => a + c.length, 0);
+    }
+    if (this.earlyChunks + 1 > EARLY_CHUNK_LIMITS.maxChunks || this.earlyBytes + bytes.length > EARLY_CHUNK_LIMITS.maxBytes) return false;
+    const entry = this.early.get(message) ?? { at: now, chunks: [] };
+    entry.chunks.push(Uint8Array.from(bytes));
+    this.early.set(message, entry);
+    this.earlyChunks++;
+    this.earlyBytes += bytes.length;
+    return true;
   }
 
   private onChunk(bytes: Uint8Array) {
@@ -182,8 +222,10 @@ export class CloudPeer {
       throw err;
     }
     const req = this.requests.get(message);
-    if (!req) return this.emit({ type: 'refused', error: new ProtocolError(ErrorCode.InvalidField, `chunk for unknown request ${message}`), at: performance.now() });
-    req.chunk(bytes);
+    if (req) return req.chunk(bytes);
+    if (!this.holdEarly(message, bytes)) {
+      this.emit({ type: 'refused', error: new ProtocolError(ErrorCode.Oversized, `chunk for unknown request ${message}: ${this.earlyChunks} early chunks (${this.earlyBytes} B) already held`), at: performance.now() });
+    }
   }
 
   /** @internal */
@@ -227,6 +269,10 @@ class CloudRequest {
           const c = uploadContextStages(plan, s);
           return this.receiver.completePrefix >= c ? this.prefixGrid(c) : undefined;
         },
+        apply: (u) => {
+          u.cells.forEach((c, j) => (this.uploaded[c] = u.tokens[j] as number));
+          this.tokensUp += u.cells.length;
+        },
       },
       opts.models.coding,
       prompt,
@@ -234,8 +280,6 @@ class CloudRequest {
     );
     this.sub = this.inbox.pipe(decodeInArrivalOrder((bytes) => this.receiver.push(bytes))).subscribe(({ updates, failures }) => {
       for (const u of updates) {
-        u.cells.forEach((c, j) => (this.uploaded[c] = u.tokens[j] as number));
-        this.tokensUp += u.cells.length;
         this.peer.emitEvent({ type: 'upload-stage', requestId: plan.task.requestId, stage: u.stage, complete: u.complete, at: performance.now() });
       }
       for (const f of failures) {
@@ -297,6 +341,11 @@ class CloudRequest {
     const upStages = this.completeStages();
     this.peer.emitEvent({ type: 'generation-start', requestId, upStages, at: performance.now() });
     try {
+      if (this.stopped) throw new ProtocolError(ErrorCode.ConnectionLost, `request ${requestId} stopped before generation`);
+      const needed = this.plan.upStages.some((st) => st.length > 0);
+      const got = this.plan.upStages.slice(0, upStages).some((st) => st.length > 0);
+      // generating from nothing when the task has an image would "succeed" with a made-up input
+      if (needed && !got) throw new ProtocolError(ErrorCode.Timeout, `request ${requestId}: no upload stage complete by the deadline`);
       if (plan.task.task === 'vqa') {
         let piece = 0;
         const answer = opts.models.answer as AnswerGenerator;
@@ -359,9 +408,10 @@ class CloudRequest {
         }
         await this.peer.send({ type: 'done', requestId, stream: plan.downStream, stages: stepsSent });
       }
-    } catch (err) {
+    } catch (cause) {
       ok = false;
-      if (!isProtocolError(err)) throw err;
+      // a send on a dead link throws a plain Error: that ends this request, never the worker
+      const err = isProtocolError(cause) ? cause : new ProtocolError(ErrorCode.ConnectionLost, `request ${requestId}: ${cause instanceof Error ? cause.message : String(cause)}`);
       this.peer.emitEvent({ type: 'refused', requestId, error: err, at: performance.now() });
       await this.peer.send({ type: 'error', code: err.code, message: err.message.slice(0, 1000), requestId }).catch(() => undefined);
     }

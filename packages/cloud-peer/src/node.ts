@@ -3,7 +3,7 @@ import path from 'node:path';
 import { filter, type Subscription } from 'rxjs';
 import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
-import { connectSignaling } from '@unimic/signaling';
+import { connectSignaling, type SignalingClient } from '@unimic/signaling';
 import { WeriftPeer, negotiate, type NegotiationMessage } from '@unimic/transport';
 import { sessionRelay } from '@unimic/session';
 import { CloudPeer, type CloudPeerOptions } from './cloud-peer.ts';
@@ -18,47 +18,101 @@ export interface CloudWorkerOptions extends Omit<CloudPeerOptions, 'transport'> 
   readonly signalingUrl: string;
   readonly token: string;
   readonly onSession?: (session: string, peer: CloudPeer) => void;
+  /** Each (re-)registration with signaling, with the worker id it got. */
+  readonly onRegistered?: (workerId: string) => void;
+  /** A failed re-registration attempt (the worker keeps trying with backoff). */
+  readonly onRegisterError?: (err: unknown) => void;
 }
 
 export interface CloudWorker {
+  /** The worker id of the current registration (a new one after each re-registration). */
   readonly id: string;
   /** Live peers by session id. */
   readonly peers: ReadonlyMap<string, CloudPeer>;
   close(): Promise<void>;
 }
 
+/** Re-registration after a signaling drop: first retry after this, doubling up to the max. */
+export const REREGISTER_BACKOFF = Object.freeze({ firstMs: 100, maxMs: 5_000 });
+
+/**
+ * Starts a worker. Registration heals: when the signaling connection drops (a signaling restart,
+ * or the server declaring a busy worker dead), the worker connects and registers again with
+ * backoff, while its established WebRTC sessions go on untouched.
+ */
 export async function startCloudWorker(opts: CloudWorkerOptions): Promise<CloudWorker> {
-  const client = await connectSignaling(opts.signalingUrl, opts.token);
-  await client.registerWorker();
   const peers = new Map<string, CloudPeer>();
   const transports = new Map<string, WeriftPeer>();
-  const sub: Subscription = client.messages$.pipe(filter((m) => m.type === 'session-assigned')).subscribe((m) => {
-    const session = (m as { session: string }).session;
-    const transport = new WeriftPeer({ role: 'answerer' });
-    transports.set(session, transport);
-    negotiate(transport, sessionRelay<NegotiationMessage>(client, session))
-      .then(() => {
-        const peer = new CloudPeer({ ...opts, transport });
-        peers.set(session, peer);
-        opts.onSession?.(session, peer);
-        transport.state$.subscribe((s) => {
-          if (s === 'closed' || s === 'failed') {
-            peer.close();
-            peers.delete(session);
-            transports.delete(session);
-          }
+  let closing = false;
+  let client: SignalingClient;
+  let sub: Subscription | undefined;
+
+  const serve = (c: SignalingClient) => {
+    sub?.unsubscribe();
+    sub = c.messages$.pipe(filter((m) => m.type === 'session-assigned')).subscribe((m) => {
+      const session = (m as { session: string }).session;
+      const transport = new WeriftPeer({ role: 'answerer' });
+      transports.set(session, transport);
+      negotiate(transport, sessionRelay<NegotiationMessage>(c, session))
+        .then(() => {
+          const peer = new CloudPeer({ ...opts, transport });
+          peers.set(session, peer);
+          opts.onSession?.(session, peer);
+          transport.state$.subscribe((s) => {
+            if (s === 'closed' || s === 'failed') {
+              peer.close();
+              peers.delete(session);
+              transports.delete(session);
+            }
+          });
+        })
+        .catch(() => {
+          transports.delete(session);
+          void transport.close();
         });
-      })
-      .catch(() => {
-        transports.delete(session);
-        void transport.close();
-      });
-  });
+    });
+    void c.closed.then(() => {
+      if (!closing) void reconnect();
+    });
+  };
+
+  const register = async (): Promise<SignalingClient> => {
+    const c = await connectSignaling(opts.signalingUrl, opts.token);
+    try {
+      await c.registerWorker();
+    } catch (err) {
+      c.close();
+      throw err;
+    }
+    return c;
+  };
+
+  const reconnect = async () => {
+    for (let wait: number = REREGISTER_BACKOFF.firstMs; !closing; wait = Math.min(wait * 2, REREGISTER_BACKOFF.maxMs)) {
+      await new Promise((r) => setTimeout(r, wait));
+      if (closing) return;
+      try {
+        client = await register();
+        if (closing) return client.close();
+        opts.onRegistered?.(client.id);
+        return serve(client);
+      } catch (err) {
+        opts.onRegisterError?.(err);
+      }
+    }
+  };
+
+  client = await register();
+  opts.onRegistered?.(client.id);
+  serve(client);
   return {
-    id: client.id,
+    get id() {
+      return client.id;
+    },
     peers,
     async close() {
-      sub.unsubscribe();
+      closing = true;
+      sub?.unsubscribe();
       for (const p of peers.values()) p.close();
       await Promise.all([...transports.values()].map((t) => t.close()));
       client.close();
