@@ -128,6 +128,9 @@ export class CloudPeer {
     }
     switch (msg.type) {
       case 'open':
+        if (msg.protocolVersion !== PROTOCOL_VERSION) {
+          return this.refuse(new ProtocolError(ErrorCode.UnsupportedVersion, `edge speaks protocol ${msg.protocolVersion}, this cloud ${PROTOCOL_VERSION}`));
+        }
         if (msg.pack.sha256 !== this.opts.pack.sha256) {
           return this.refuse(new ProtocolError(ErrorCode.InvalidField, `edge uses pack ${msg.pack.id} (${msg.pack.sha256.slice(0, 12)}…), this cloud ${this.opts.pack.id}`));
         }

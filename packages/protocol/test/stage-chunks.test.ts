@@ -72,6 +72,42 @@ describe('stage chunks', () => {
     expect(asm.received).toBeGreaterThan(900);
   });
 
+  it('the checksum covers placement: no single header bit flip is accepted with the tokens at other cells', () => {
+    const table = uniformTable(8192);
+    const rand = uniform01(11);
+    let flips = 0;
+    let refused = 0;
+    // stages of several chunks (so chunk index and the last flag decide the offset) and of one
+    for (const [stageSize, budget] of [[395, 120], [200, 1100], [31, 40]] as const) {
+      const tokens = Array.from({ length: stageSize }, () => Math.floor(rand() * 8192));
+      const chunks = encodeStage({ ...addr, message: 77, stage: 5, tokens, tableAt: () => table, maxPayloadBytes: budget });
+      for (const bytes of chunks) {
+        const header = decodeChunk(bytes).header;
+        const good = decodeStageChunk(bytes, stageSize, () => table);
+        const headerBits = (bytes.length - decodeChunk(bytes).payload.length) * 8;
+        for (let bit = 0; bit < headerBits; bit++) {
+          const flipped = Uint8Array.from(bytes);
+          flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (0x80 >> (bit & 7));
+          flips++;
+          let got;
+          try {
+            got = decodeStageChunk(flipped, stageSize, () => table);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ProtocolError);
+            refused++;
+            continue;
+          }
+          // accepted: only if it says the same thing (no header field differs)
+          expect(got.header).toEqual(header);
+          expect(got.offset).toBe(good.offset);
+          expect(Array.from(got.tokens)).toEqual(Array.from(good.tokens));
+        }
+      }
+    }
+    expect(flips).toBeGreaterThan(500);
+    expect(refused).toBe(flips);
+  });
+
   it('refuses a replayed chunk with ERR_DUPLICATE and leaves the stage unchanged', () => {
     const table = uniformTable(16, 8);
     const [bytes] = encodeStage({ ...addr, stage: 0, tokens: [1, 2, 3], tableAt: () => table });

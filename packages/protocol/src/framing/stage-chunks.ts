@@ -3,7 +3,7 @@ import type { FrequencyTable } from '../coding/frequency-table.ts';
 import type { TokenPlanes } from '../coding/token-planes.ts';
 import { ErrorCode, ProtocolError } from '../errors.ts';
 import { decodeChunk, encodeChunk, DEFAULT_CHUNK_PAYLOAD_BYTES, type ChunkHeader, type ChunkLimits } from '../wire/chunk-header.ts';
-import { tokenChecksum } from '../wire/crc32c.ts';
+import { chunkChecksum } from '../wire/chunk-checksum.ts';
 
 /*
  * One progressive stage → self-contained chunks, and back.
@@ -118,7 +118,7 @@ function frame(options: EncodeStageOptions, payloads: Uint8Array[], size: number
     const start = chunkIndex * size;
     const end = Math.min(tokens.length, start + size);
     const slice = Array.prototype.slice.call(tokens, start, end) as number[];
-    const header: ChunkHeader = {
+    const placement = {
       version: 1,
       last: chunkIndex === payloads.length - 1,
       stage: options.stage,
@@ -127,8 +127,8 @@ function frame(options: EncodeStageOptions, payloads: Uint8Array[], size: number
       message: options.message,
       chunkIndex,
       tokenCount: end - start,
-      checksum: tokenChecksum(slice),
     };
+    const header: ChunkHeader = { ...placement, checksum: chunkChecksum(placement, slice) };
     // Allow the header on top of the payload budget.
     return encodeChunk(header, payload, { maxChunkBytes: Math.max(1200, payload.length + 64) });
   });
@@ -239,7 +239,7 @@ export class StageChunkDecoder {
     const n = this.count;
     const tokens = this.planes ? new Uint32Array(n) : this.digits;
     if (this.planes) for (let j = 0; j < n; j++) tokens[j] = this.planes.join(this.digits, j, n);
-    const sum = tokenChecksum(tokens);
+    const sum = chunkChecksum(header, tokens);
     if (sum !== header.checksum) {
       throw new ProtocolError(
         ErrorCode.ChecksumMismatch,

@@ -3,6 +3,7 @@
  * Everything public is listed here explicitly.
  */
 export { crc32c, tokenChecksum, CRC32C_POLYNOMIAL } from './crc32c.ts';
+export { chunkChecksum } from './chunk-checksum.ts';
 export {
   readVarint,
   writeVarint,
