@@ -389,9 +389,29 @@ export class WeriftPeer implements PeerTransport {
     if (this.openTimer) clearTimeout(this.openTimer);
     this.openTimer = null;
     this.lastRx = performance.now();
+    this.watchDatagrams();
     this.startHeartbeat();
     this.setState('open');
   }
+
+  /**
+   * Any datagram from the peer counts as life: SACKs, retransmissions and DATA for either channel
+   * keep arriving on a lossy link while one lost packet holds the ordered control channel (and
+   * the heartbeats on it) behind a retransmission. werift's ICE connection emits every datagram
+   * it takes off the socket; the counters are the link-level receive side.
+   */
+  private watchDatagrams(): void {
+    const connection = (this.pc.sctpTransport as unknown as { dtlsTransport?: { iceTransport?: { connection?: { onData?: { subscribe(f: (data: Buffer) => void): { unSubscribe(): void } } } } } } | undefined)?.dtlsTransport?.iceTransport?.connection;
+    const sub = connection?.onData?.subscribe((data) => {
+      this.lastRx = performance.now();
+      this.received.datagrams++;
+      this.received.bytes += data.length;
+    });
+    if (sub) this.disposers.push(() => sub.unSubscribe());
+  }
+
+  /** UDP datagrams and their bytes taken off the socket for this connection since it opened. */
+  readonly received = { datagrams: 0, bytes: 0 };
 
   private startHeartbeat(): void {
     const hb = this.opts.heartbeat;

@@ -139,3 +139,16 @@ describe('werift peers on loopback', () => {
     expect([...m]).toEqual([5]);
   });
 });
+
+describe('link-level liveness', () => {
+  it('counts every datagram taken off the socket, so SACKs and retransmissions keep a peer alive', async () => {
+    const { offerer, answerer } = await pair({ tokens: { mode: 'reliable' } });
+    const before = answerer.received.datagrams;
+    for (let i = 0; i < 20; i++) await offerer.tokens.send(new Uint8Array(100).fill(i));
+    await sleep(300);
+    // DATA (and heartbeats) arrive at the answerer, SACKs come back to the offerer
+    expect(answerer.received.datagrams - before).toBeGreaterThanOrEqual(1);
+    expect(answerer.received.bytes).toBeGreaterThan(20 * 100);
+    expect(offerer.received.datagrams).toBeGreaterThan(0);
+  });
+});
