@@ -16,7 +16,13 @@ import { CLOUD_MODEL_ROLES } from './unified-model.ts';
 
 export interface CloudWorkerOptions extends Omit<CloudPeerOptions, 'transport'> {
   readonly signalingUrl: string;
-  readonly token: string;
+  /**
+   * A token authenticates one connection (signaling refuses replays), so re-registering with the
+   * same server needs a fresh one: pass a function that mints one per connection. A plain string
+   * serves the first registration, and re-registration after a signaling restart (a new server
+   * has not seen it) while it has not expired.
+   */
+  readonly token: string | (() => string | Promise<string>);
   readonly onSession?: (session: string, peer: CloudPeer) => void;
   /** Each (re-)registration with signaling, with the worker id it got. */
   readonly onRegistered?: (workerId: string) => void;
@@ -77,7 +83,8 @@ export async function startCloudWorker(opts: CloudWorkerOptions): Promise<CloudW
   };
 
   const register = async (): Promise<SignalingClient> => {
-    const c = await connectSignaling(opts.signalingUrl, opts.token);
+    const token = typeof opts.token === 'function' ? await opts.token() : opts.token;
+    const c = await connectSignaling(opts.signalingUrl, token);
     try {
       await c.registerWorker();
     } catch (err) {
