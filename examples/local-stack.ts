@@ -17,6 +17,7 @@ import { loadCloudPack, startCloudWorker, type CloudWorker } from '@unimic/cloud
 import { cloudModels, type CloudEvent, type ReadinessPolicy } from '@unimic/cloud-peer';
 import { connectEdge, type EdgeConnection } from '@unimic/edge-peer/node';
 import { PreviewRenderer, type EdgeEvent, type EdgeTask } from '@unimic/edge-peer';
+import type { IceOptions, TokensReliability } from '@unimic/transport';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const DEFAULT_PACK = process.env.UNIMIC_PACK ?? path.join(ROOT, 'models/default');
@@ -28,7 +29,8 @@ export interface LocalStack {
   readonly models: SessionModels;
   readonly tokenizer: ImageTokenizer;
   readonly renderer: PreviewRenderer;
-  readonly server: SignalingServer;
+  /** The embedded signaling server (absent against a remote stack). */
+  readonly server?: SignalingServer;
   /** The in-process cloud worker (absent when the cloud runs as its own process). */
   readonly cloud?: CloudWorker;
   readonly edge: EdgeConnection;
@@ -52,6 +54,15 @@ export interface LocalStackOptions {
   readonly contextFreeMaxCells?: number;
   /** The edge decodes the cloud's steps before coding more upload (default true). */
   readonly downstreamFirst?: boolean;
+  /**
+   * Run only the edge, against signaling and a cloud worker elsewhere (another machine or lab
+   * namespace): no server and no worker start here.
+   */
+  readonly remote?: { readonly signalingUrl: string; readonly token: string };
+  /** The edge's tokens channel (default reliable). */
+  readonly tokens?: TokensReliability;
+  /** The edge's ICE (default loopback only). */
+  readonly ice?: IceOptions;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -63,29 +74,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const clock: InferenceClock = { ms: 0, runs: 0 };
   const models = await sessionModels(pack, timedRuntime(wasmRuntime(), clock));
   const tokenizer = await ImageTokenizer.create(pack, nativeRuntime());
-  const server = await createSignalingServer({ port: 0 });
   const policy = { ...readiness };
   const cloudEvents: CloudEvent[] = [];
-  const token = server.mintToken('cloud', 'worker-1');
+  const server = options.remote ? undefined : await createSignalingServer({ port: 0 });
   let stopChild = () => undefined as void;
-  const cloud = options.cloudProcess
-    ? await spawnCloud(server.url, token, packDir, cloudPackDir, policy.afterStages, options.contextFreeMaxCells, (e) => cloudEvents.push(e)).then((kill) => void (stopChild = kill))
-    : await startCloudWorker({
-        signalingUrl: server.url,
-        token,
-        pack: { id: pack.manifest.id, sha256: pack.digest },
-        models: await cloudModels(models, pack, await loadCloudPack(cloudPackDir), timedRuntime(workerRuntime(), clock)),
-        readiness: policy,
-        steps: 8,
-        ...(options.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: options.contextFreeMaxCells } : {}),
-        clock,
-        onEvent: (e) => cloudEvents.push(e),
-      });
+  let cloud: CloudWorker | undefined;
+  if (server) {
+    const token = server.mintToken('cloud', 'worker-1');
+    cloud = options.cloudProcess
+      ? await spawnCloud(server.url, token, packDir, cloudPackDir, policy.afterStages, options.contextFreeMaxCells, (e) => cloudEvents.push(e)).then((kill) => void (stopChild = kill))
+      : await startCloudWorker({
+          signalingUrl: server.url,
+          token,
+          pack: { id: pack.manifest.id, sha256: pack.digest },
+          models: await cloudModels(models, pack, await loadCloudPack(cloudPackDir), timedRuntime(workerRuntime(), clock)),
+          readiness: policy,
+          steps: 8,
+          ...(options.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: options.contextFreeMaxCells } : {}),
+          clock,
+          onEvent: (e) => cloudEvents.push(e),
+        });
+  }
   const edge = await connectEdge({
-    signalingUrl: server.url,
-    token: server.mintToken('edge', `session-${process.pid}`),
+    signalingUrl: options.remote?.signalingUrl ?? (server as SignalingServer).url,
+    token: options.remote?.token ?? (server as SignalingServer).mintToken('edge', `session-${process.pid}`),
     pack,
     models: models.list,
+    ...(options.tokens ? { tokens: options.tokens } : {}),
+    ...(options.ice ? { ice: options.ice } : {}),
     ...(options.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: options.contextFreeMaxCells } : {}),
     ...(options.downstreamFirst !== undefined ? { downstreamFirst: options.downstreamFirst } : {}),
   });
@@ -104,7 +120,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await edge.close();
       await cloud?.close();
       stopChild();
-      await server.close();
+      await server?.close();
     },
   };
 }

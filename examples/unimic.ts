@@ -7,6 +7,8 @@
  *   npm run unimic -- run t2i      --prompt "a red boat on a blue sea"
  *   npm run unimic -- run vqa      --image photo.png --question "what colour is the boat?"
  *   common: [--steps 8] [--start-after K] [--out DIR] [--pack DIR]
+ *   against a remote stack (signaling + cloud worker elsewhere, e.g. another lab namespace):
+ *     --signaling ws://HOST:PORT --token T [--tokens reliable|rtx:N|life:MS] [--ice-host ADDR] [--stun stun:HOST:PORT]
  *
  * The image is box-downscaled by an integer factor and centre-cropped to the pack's 128x128; the
  * region is in token cells (16x16 grid, end exclusive). Writes the final image and a strip of the
@@ -18,10 +20,11 @@ import { downscaleAndCrop } from '@unimic/models';
 import { readImage, toPng } from '@unimic/models/node';
 import { EXTENSION_SIDES, type ExtensionSide, type TaskName } from '@unimic/protocol';
 import type { EdgeEvent, EdgeTask } from '@unimic/edge-peer';
+import { parseTokensReliability, type IceOptions, type TokensReliability } from '@unimic/transport';
 import { ROOT, runTask, startLocalStack, strip } from './local-stack.ts';
 import { timelineSvg } from './timeline-svg.ts';
 
-const USAGE = 'usage: unimic run <inpaint|outpaint|t2i|vqa> [--image FILE] [--prompt TEXT | --question TEXT] [--region x0,y0,x1,y1] [--side left|right|top|bottom] [--amount N] [--steps N] [--start-after K] [--out DIR] [--pack DIR]';
+const USAGE = 'usage: unimic run <inpaint|outpaint|t2i|vqa> [--image FILE] [--prompt TEXT | --question TEXT] [--region x0,y0,x1,y1] [--side left|right|top|bottom] [--amount N] [--steps N] [--start-after K] [--out DIR] [--pack DIR] [--signaling URL --token T] [--tokens reliable|rtx:N|life:MS] [--ice-host ADDR] [--stun URL]';
 const argv = process.argv.slice(2);
 const fail = (msg: string): never => {
   process.stderr.write(`unimic: ${msg}\n${USAGE}\n`);
@@ -49,10 +52,29 @@ if (!(EXTENSION_SIDES as readonly string[]).includes(side)) fail(`--side must be
 const outDir = path.resolve(flags.get('out') ?? path.join(ROOT, 'out/run'));
 mkdirSync(outDir, { recursive: true });
 
+const signaling = flags.get('signaling');
+if (signaling && !flags.get('token')) fail('--signaling needs --token (a signaling token with role edge)');
+let tokens: TokensReliability | undefined;
+try {
+  if (flags.get('tokens')) tokens = parseTokensReliability(flags.get('tokens') as string);
+} catch (err) {
+  fail((err as Error).message);
+}
+const iceHost = flags.get('ice-host');
+const stun = flags.get('stun');
+const ice: IceOptions | undefined = iceHost || stun ? { loopbackOnly: false, ...(iceHost ? { iceHostAddress: iceHost } : {}), ...(stun ? { iceServers: [{ urls: stun }] } : {}) } : signaling ? { loopbackOnly: false } : undefined;
+
 const t0 = performance.now();
 const status = (s: string) => process.stderr.write(`\r\x1b[2K${s}`);
-status('starting signaling, cloud worker and edge on loopback…');
-const stack = await startLocalStack({ ...(flags.get('pack') ? { packDir: path.resolve(flags.get('pack') as string) } : {}), readiness: { afterStages: 0, deadlineMs: 60_000 }, cloudProcess: true });
+status(signaling ? `connecting to ${signaling}…` : 'starting signaling, cloud worker and edge on loopback…');
+const stack = await startLocalStack({
+  ...(flags.get('pack') ? { packDir: path.resolve(flags.get('pack') as string) } : {}),
+  readiness: { afterStages: 0, deadlineMs: 60_000 },
+  cloudProcess: true,
+  ...(signaling ? { remote: { signalingUrl: signaling, token: flags.get('token') as string } } : {}),
+  ...(tokens ? { tokens } : {}),
+  ...(ice ? { ice } : {}),
+});
 let input;
 let grid: Int32Array | undefined;
 if (flags.get('image')) {

@@ -4,7 +4,7 @@ import { filter, type Subscription } from 'rxjs';
 import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { connectSignaling, type SignalingClient } from '@unimic/signaling';
-import { WeriftPeer, negotiate, type NegotiationMessage } from '@unimic/transport';
+import { WeriftPeer, negotiate, type IceOptions, type NegotiationMessage } from '@unimic/transport';
 import { sessionRelay } from '@unimic/session';
 import { CloudPeer, type CloudPeerOptions } from './cloud-peer.ts';
 import { CLOUD_MODEL_ROLES } from './unified-model.ts';
@@ -24,6 +24,8 @@ export interface CloudWorkerOptions extends Omit<CloudPeerOptions, 'transport'> 
    */
   readonly token: string | (() => string | Promise<string>);
   readonly onSession?: (session: string, peer: CloudPeer) => void;
+  /** Which link ICE uses (default: loopback only). */
+  readonly ice?: IceOptions;
   /** Each (re-)registration with signaling, with the worker id it got. */
   readonly onRegistered?: (workerId: string) => void;
   /** A failed re-registration attempt (the worker keeps trying with backoff). */
@@ -57,7 +59,7 @@ export async function startCloudWorker(opts: CloudWorkerOptions): Promise<CloudW
     sub?.unsubscribe();
     sub = c.messages$.pipe(filter((m) => m.type === 'session-assigned')).subscribe((m) => {
       const session = (m as { session: string }).session;
-      const transport = new WeriftPeer({ role: 'answerer' });
+      const transport = new WeriftPeer({ role: 'answerer', ...(opts.ice ?? {}) });
       transports.set(session, transport);
       negotiate(transport, sessionRelay<NegotiationMessage>(c, session))
         .then(() => {

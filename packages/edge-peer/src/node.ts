@@ -1,5 +1,5 @@
 import { connectSignaling } from '@unimic/signaling';
-import { WeriftPeer, negotiate, type NegotiationMessage, type TokensReliability } from '@unimic/transport';
+import { WeriftPeer, negotiate, type IceOptions, type NegotiationMessage, type TokensReliability } from '@unimic/transport';
 import { sessionRelay } from '@unimic/session';
 import type { OpenMessage } from '@unimic/protocol';
 import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
@@ -13,6 +13,8 @@ export interface EdgeConnectOptions extends Omit<EdgePeerOptions, 'transport'> {
   readonly signalingUrl: string;
   readonly token: string;
   readonly tokens?: TokensReliability;
+  /** Which link ICE uses (default: loopback only). */
+  readonly ice?: IceOptions;
 }
 
 export interface EdgeConnection {
@@ -30,7 +32,7 @@ export async function connectEdge(opts: EdgeConnectOptions): Promise<EdgeConnect
   const t0 = performance.now();
   const client = await connectSignaling(opts.signalingUrl, opts.token);
   const session = await client.openSession();
-  const transport = new WeriftPeer({ role: 'offerer', tokens: opts.tokens ?? { mode: 'reliable' } });
+  const transport = new WeriftPeer({ role: 'offerer', tokens: opts.tokens ?? { mode: 'reliable' }, ...(opts.ice ?? {}) });
   try {
     await negotiate(transport, sessionRelay<NegotiationMessage>(client, session));
     const edge = new EdgePeer({ ...opts, transport });

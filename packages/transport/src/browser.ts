@@ -10,6 +10,7 @@ export {
   tokensChannelInit,
   reliabilityOf,
   validateReliability,
+  parseTokensReliability,
 } from './types.ts';
 export type {
   ByteChannel,

@@ -10,8 +10,9 @@ export {
   candidateAddress,
   stripNonLoopbackCandidates,
   weriftConfig,
+  iceOptionsFromEnv,
 } from './werift-peer.ts';
-export type { WeriftPeerOptions, HeartbeatOptions } from './werift-peer.ts';
+export type { WeriftPeerOptions, HeartbeatOptions, IceOptions } from './werift-peer.ts';
 export { connectInProcess, createPeerPair } from './in-process.ts';
 export { installLossShim } from './loss-shim.ts';
 export type { LossShim, LossShimOptions, LossShimStats } from './loss-shim.ts';

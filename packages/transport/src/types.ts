@@ -115,3 +115,15 @@ export function validateReliability(r: TokensReliability): void {
     throw new RangeError(`tokens reliability ${r.mode}: need an integer in [0, 2^32), got ${v}`);
   }
 }
+
+/**
+ * The tokens channel's reliability from its command-line spelling: `reliable`, `rtx:N` (at most N
+ * retransmissions) or `life:MS` (retransmit within MS ms). Throws RangeError on anything else.
+ */
+export function parseTokensReliability(spec: string): TokensReliability {
+  if (spec === 'reliable') return { mode: 'reliable' };
+  const m = /^(rtx|life):(\d{1,6})$/.exec(spec);
+  if (!m) throw new RangeError(`tokens reliability must be reliable, rtx:N or life:MS, got ${JSON.stringify(spec)}`);
+  const v = Number(m[2]);
+  return m[1] === 'rtx' ? { mode: 'maxRetransmits', n: v } : { mode: 'maxPacketLifeTime', ms: v };
+}

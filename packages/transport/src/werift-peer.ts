@@ -47,6 +47,11 @@ export interface WeriftPeerOptions {
    * lines from local and remote SDP. Set false to use real interfaces (with `iceServers`).
    */
   loopbackOnly?: boolean;
+  /**
+   * With `loopbackOnly: false`: gather host candidates on this IPv4 address only (an interface of
+   * this machine, e.g. the veth of a lab namespace). Default: every interface.
+   */
+  iceHostAddress?: string;
   /** Liveness heartbeat on the control channel; `false` disables it. Default 250 / 1500 ms. */
   heartbeat?: HeartbeatOptions | false;
   /** `send` resolves at once while the channel's bufferedAmount ≤ this (bytes). Default 256 KiB. */
@@ -100,9 +105,12 @@ export function stripNonLoopbackCandidates(sdp: string): string {
 }
 
 /** werift configuration for the given options (loopback-only ICE by default). */
-export function weriftConfig(opts: Pick<WeriftPeerOptions, 'iceServers' | 'loopbackOnly'>): Partial<PeerConfig> {
+export function weriftConfig(opts: Pick<WeriftPeerOptions, 'iceServers' | 'loopbackOnly' | 'iceHostAddress'>): Partial<PeerConfig> {
   const iceServers = opts.iceServers ?? [];
-  if (opts.loopbackOnly === false) return { iceServers };
+  if (opts.loopbackOnly === false) {
+    if (!opts.iceHostAddress) return { iceServers };
+    return { iceServers, iceUseIpv6: false, iceInterfaceAddresses: { udp4: opts.iceHostAddress }, iceAdditionalHostAddresses: [opts.iceHostAddress] };
+  }
   return {
     iceServers,
     iceUseIpv6: false,
@@ -163,7 +171,7 @@ export class WeriftPeer implements PeerTransport {
   /** Replays the latest state (and completion) to late subscribers. */
   private readonly stateSubject = new ReplaySubject<TransportState>(1);
   private readonly candidates = new ReplaySubject<IceCandidateJson | null>();
-  private readonly opts: Required<Omit<WeriftPeerOptions, 'tokens' | 'iceServers' | 'heartbeat'>> & {
+  private readonly opts: Required<Omit<WeriftPeerOptions, 'tokens' | 'iceServers' | 'heartbeat' | 'iceHostAddress'>> & {
     heartbeat: HeartbeatOptions | false;
   };
   private _reliability: TokensReliability;
@@ -447,4 +455,19 @@ export class WeriftPeer implements PeerTransport {
     // the local close() path sends its goodbye first and closes the connection itself
     if (reason !== CLOSED_LOCALLY) void this.pc.close().catch(() => undefined);
   }
+}
+
+/** ICE settings a peer takes from its caller (CLI flags, environment): which link it uses. */
+export type IceOptions = Pick<WeriftPeerOptions, 'loopbackOnly' | 'iceServers' | 'iceHostAddress'>;
+
+/**
+ * ICE options from the environment, for worker and edge processes: `UNIMIC_ICE_HOST=ADDR` (gather
+ * on that IPv4 address, not loopback only) and `UNIMIC_ICE_SERVERS=stun:host:port,…`. Unset: the
+ * loopback-only default.
+ */
+export function iceOptionsFromEnv(env: Record<string, string | undefined>): IceOptions {
+  const servers = (env.UNIMIC_ICE_SERVERS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  const host = env.UNIMIC_ICE_HOST?.trim();
+  if (!host && servers.length === 0) return {};
+  return { loopbackOnly: false, ...(host ? { iceHostAddress: host } : {}), ...(servers.length ? { iceServers: servers.map((urls) => ({ urls })) } : {}) };
 }

@@ -7,6 +7,8 @@ import {
   isLoopbackAddress,
   stripNonLoopbackCandidates,
   WeriftPeer,
+  iceOptionsFromEnv,
+  weriftConfig,
 } from '../src/index.ts';
 import type { TransportState } from '../src/index.ts';
 import { closeAll, collect, indexOf, indexed, settle, sleep, waitForState } from './helpers.ts';
@@ -150,5 +152,20 @@ describe('link-level liveness', () => {
     expect(answerer.received.datagrams - before).toBeGreaterThanOrEqual(1);
     expect(answerer.received.bytes).toBeGreaterThan(20 * 100);
     expect(offerer.received.datagrams).toBeGreaterThan(0);
+  });
+});
+
+describe('ICE options for a real link', () => {
+  it('come from the environment: a host address and STUN servers turn loopback-only off', () => {
+    expect(iceOptionsFromEnv({})).toEqual({});
+    expect(iceOptionsFromEnv({ UNIMIC_ICE_HOST: '10.213.7.1' })).toEqual({ loopbackOnly: false, iceHostAddress: '10.213.7.1' });
+    expect(iceOptionsFromEnv({ UNIMIC_ICE_SERVERS: 'stun:a:3478, stun:b:3478' })).toEqual({ loopbackOnly: false, iceServers: [{ urls: 'stun:a:3478' }, { urls: 'stun:b:3478' }] });
+  });
+
+  it('bind werift to the one address asked for', () => {
+    const c = weriftConfig({ loopbackOnly: false, iceHostAddress: '10.213.7.1' });
+    expect(c.iceInterfaceAddresses).toEqual({ udp4: '10.213.7.1' });
+    expect(c.iceFilterCandidatePair).toBeUndefined();
+    expect(weriftConfig({}).iceInterfaceAddresses).toEqual({ udp4: '127.0.0.1' });
   });
 });
