@@ -99,8 +99,9 @@ export class StageReceiver {
     }
     // only a chunk that has to wait counts against the limits: a flood for an unknown stage must
     // not crowd out the stages that can decode now
-    const ready = this.source.positionsOf(header.stage) !== undefined && this.source.contextFor(header.stage) !== undefined;
-    if (!ready && this.queuedChunks + 1 > this.limits.maxQueuedChunks || this.queuedBytes + bytes.length > this.limits.maxQueuedBytes) {
+    // (asked only at the limit: building a context per chunk would double the work of the drain)
+    const full = this.queuedChunks + 1 > this.limits.maxQueuedChunks || this.queuedBytes + bytes.length > this.limits.maxQueuedBytes;
+    if (full && !(this.source.positionsOf(header.stage) !== undefined && this.source.contextFor(header.stage) !== undefined)) {
       const why = `${this.queuedChunks} chunks (${this.queuedBytes} B) already wait for their stage; limit ${this.limits.maxQueuedChunks} chunks, ${this.limits.maxQueuedBytes} B`;
       return { updates: [], failures: [{ header, error: new ProtocolError(ErrorCode.Oversized, why) }] };
     }

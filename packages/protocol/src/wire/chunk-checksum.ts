@@ -1,5 +1,5 @@
 import type { ChunkHeader } from './chunk-header.ts';
-import { tokenChecksum } from './crc32c.ts';
+import { crcTokens } from './crc32c.ts';
 
 /**
  * The checksum a chunk header carries: CRC-32C over the header fields that decide where the
@@ -10,17 +10,9 @@ import { tokenChecksum } from './crc32c.ts';
  * still hashed right. Covering placement makes any such flip a checksum failure.
  *
  * Covered, in order, each as one uint32: version, last (0/1), stage, stream, model, message,
- * chunkIndex, tokenCount. Then the tokens, as `tokenChecksum` takes them.
+ * chunkIndex, tokenCount. Then the tokens, as `tokenChecksum` takes them (one running CRC, no buffer per chunk).
  */
 export function chunkChecksum(header: Omit<ChunkHeader, 'checksum'>, tokens: ArrayLike<number>): number {
   const placement = [header.version, header.last ? 1 : 0, header.stage, header.stream, header.model, header.message, header.chunkIndex, header.tokenCount];
-  const all = new Uint32Array(placement.length + tokens.length);
-  all.set(placement);
-  for (let i = 0; i < tokens.length; i++) {
-    const id = tokens[i] as number;
-    // tokenChecksum refuses non-uint32 ids; keep that check for the tokens
-    if ((id >>> 0) !== id) return tokenChecksum([id]);
-    all[placement.length + i] = id;
-  }
-  return tokenChecksum(all);
+  return ~crcTokens(crcTokens(~0, placement), tokens) >>> 0;
 }

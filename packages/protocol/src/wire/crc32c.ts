@@ -97,8 +97,13 @@ export function crc32c(bytes: Uint8Array, seed = 0): number {
  * being silently wrapped, which would make two different token lists collide.
  */
 export function tokenChecksum(tokens: ArrayLike<number>): number {
+  return ~crcTokens(~0, tokens) >>> 0;
+}
+
+/** Continues a CRC-32C state over token ids (uint32 each, little-endian): no buffer is built. */
+export function crcTokens(state: number, tokens: ArrayLike<number>): number {
   const t = TABLES;
-  let crc = ~0;
+  let crc = state;
   const n = tokens.length;
   for (let i = 0; i < n; i++) {
     const id = tokens[i] ?? -1;
@@ -115,5 +120,5 @@ export function tokenChecksum(tokens: ArrayLike<number>): number {
       (t[T1 + ((x >>> 16) & 0xff)] ?? 0) ^
       (t[T0 + (x >>> 24)] ?? 0);
   }
-  return ~crc >>> 0;
+  return crc;
 }
