@@ -1,25 +1,41 @@
-import { BehaviorSubject, ReplaySubject, Subject, firstValueFrom, merge, type Subscription } from 'rxjs';
+import { BehaviorSubject, ReplaySubject, firstValueFrom, merge, type Subscription } from 'rxjs';
 import {
   ErrorCode,
   ProtocolError,
   bpeEncode,
-  decodeChunk,
   decodeControl,
   decompressText,
   encodeControl,
   isProtocolError,
-  subsetMask,
   type ControlMessage,
   type OpenMessage,
   type TaskMessage,
   PROTOCOL_VERSION,
 } from '@unimic/protocol';
 import { UNKNOWN, yieldToEventLoop, type InferenceClock } from '@unimic/models';
-import { ChunkStore, StageReceiver, hasTextModel, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
+import {
+  ChunkStore,
+  DecodeQueue,
+  EarlyChunks,
+  SESSION_LIMITS,
+  StepSender,
+  UploadReceiver,
+  codingPrompt,
+  nackFor,
+  oneAhead,
+  planRequest,
+  readChunk,
+  readyToGenerate,
+  windowContext,
+  type ModelTable,
+  type ReceivedChunk,
+  type RequestCoding,
+  type RequestPlan,
+  type UploadProgress,
+} from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
 import type { AnswerGenerator, TokenSampler } from './generator.ts';
 import { generateImage } from './maskgit.ts';
-import { decodeInArrivalOrder, oneAhead, readyToGenerate, type UploadProgress } from './operators.ts';
 
 /*
  * The cloud side of a session. Per request, one RxJS pipeline:
@@ -73,24 +89,12 @@ export type CloudEvent =
   | { type: 'result'; requestId: number; ok: boolean; at: number }
   | { type: 'refused'; requestId?: number; error: ProtocolError; at: number };
 
-/** After the sender says it sent everything, how long lost chunks are still waited for. */
-export const LOSS_GRACE_MS = 300;
-
-/**
- * Chunks that arrive before their `task` message (the two channels are independent, so a chunk
- * can overtake the task, most of all when a packet of the control channel is lost) are held this
- * long, up to these bounds per peer, and handed to the request when its task arrives.
- */
-export const EARLY_CHUNK_LIMITS = Object.freeze({ maxChunks: 128, maxBytes: 128 * 1024, maxAgeMs: 10_000 });
-
 export class CloudPeer {
   private readonly subs: Subscription[] = [];
   private readonly requests = new Map<number, CloudRequest>();
   private readonly store = new ChunkStore();
-  /** Chunks for requests whose task has not arrived yet, by message id (EARLY_CHUNK_LIMITS). */
-  private readonly early = new Map<number, { at: number; chunks: Uint8Array[] }>();
-  private earlyChunks = 0;
-  private earlyBytes = 0;
+  /** Chunks for requests whose task has not arrived yet (SESSION_LIMITS.earlyChunks). */
+  private readonly early = new EarlyChunks();
 
   constructor(private readonly opts: CloudPeerOptions) {
     const { transport } = opts;
@@ -142,16 +146,14 @@ export class CloudPeer {
           capabilities: {
             models: this.opts.models.coding.map((m) => m.name),
             tasks: this.opts.models.answer ? ['t2i', 'inpaint', 'outpaint', 'vqa'] : ['t2i', 'inpaint', 'outpaint'],
-            maxChunkBytes: 1200,
+            maxChunkBytes: SESSION_LIMITS.maxChunkBytes,
           },
         }).catch(() => undefined); // a dead link ends this session, through its transport state
         return;
       case 'task':
         return this.startRequest(msg);
       case 'nack':
-        for (const c of msg.chunks.length ? this.store.resend(msg.stream, msg.message, msg.stage, msg.chunks) : this.store.stage(msg.stream, msg.message, msg.stage)) {
-          void this.opts.transport.tokens.send(c).catch(() => undefined);
-        }
+        for (const c of this.store.answer(msg)) void this.opts.transport.tokens.send(c).catch(() => undefined);
         return;
       case 'chunk':
         return this.onChunk(msg.data);
@@ -159,6 +161,7 @@ export class CloudPeer {
         this.requests.get(msg.requestId)?.uploadDone();
         return;
       case 'close':
+        // the edge leaves: its requests end now, not when the transport notices it is gone
         for (const r of this.requests.values()) r.stop();
         return;
       default:
@@ -189,45 +192,24 @@ export class CloudPeer {
         this.requests.delete(task.requestId);
         this.store.forget(task.requestId);
       });
-    const held = this.early.get(task.requestId);
-    if (held) {
-      this.early.delete(task.requestId);
-      this.earlyChunks -= held.chunks.length;
-      this.earlyBytes -= held.chunks.reduce((a, c) => a + c.length, 0);
-      for (const c of held.chunks) req.chunk(c);
-    }
+    for (const c of this.early.take(task.requestId)) req.chunk(c);
   }
 
-  /** Holds a chunk that came before its task, within EARLY_CHUNK_LIMITS; false when refused. */
-  private holdEarly(message: number, bytes: Uint8Array): boolean {
-    const now = performance.now();
-    for (const [id, e] of this.early) {
-      if (now - e.at <= EARLY_CHUNK_LIMITS.maxAgeMs) continue;
-      this.early.delete(id);
-      this.earlyChunks -= e.chunks.length;
-      this.earlyBytes -= e.chunks.reduce((a, c) => a + c.length, 0);
-    }
-    if (this.earlyChunks + 1 > EARLY_CHUNK_LIMITS.maxChunks || this.earlyBytes + bytes.length > EARLY_CHUNK_LIMITS.maxBytes) return false;
-    const entry = this.early.get(message) ?? { at: now, chunks: [] };
-    entry.chunks.push(Uint8Array.from(bytes));
-    this.early.set(message, entry);
-    this.earlyChunks++;
-    this.earlyBytes += bytes.length;
-    return true;
-  }
-
+  /** Routes a chunk to its request by the message id in its header (read here, once). */
   private onChunk(bytes: Uint8Array) {
-    let message: number;
+    let chunk: ReceivedChunk;
     try {
-      message = decodeChunk(bytes).header.message;
+      chunk = readChunk(bytes);
     } catch (err) {
       if (isProtocolError(err)) return this.emit({ type: 'refused', error: err, at: performance.now() });
       throw err;
     }
+    const message = chunk.header.message;
     const req = this.requests.get(message);
-    if (req) return req.chunk(bytes);
-    if (!this.holdEarly(message, bytes)) {
-      this.emit({ type: 'refused', error: new ProtocolError(ErrorCode.Oversized, `chunk for unknown request ${message}: ${this.earlyChunks} early chunks (${this.earlyBytes} B) already held`), at: performance.now() });
+    if (req) return req.chunk(chunk);
+    if (!this.early.hold(message, chunk)) {
+      const { chunks, bytes: held } = this.early.size;
+      this.emit({ type: 'refused', error: new ProtocolError(ErrorCode.Oversized, `chunk for unknown request ${message}: ${chunks} early chunks (${held} B) already held`), at: performance.now() });
     }
   }
 
@@ -238,19 +220,16 @@ export class CloudPeer {
 }
 
 class CloudRequest {
-  private readonly inbox = new Subject<Uint8Array>();
-  private readonly uploaded: Int32Array;
-  private readonly receiver: StageReceiver;
-  private readonly sub: Subscription;
+  private readonly upload: UploadReceiver;
+  private readonly queue: DecodeQueue;
+  private readonly coding: RequestCoding;
   private stopped = false;
   private readonly t0 = performance.now();
   private readonly model0: number;
   private bytesUp = 0;
-  private tokensUp = 0;
   /** Upload progress for the readiness policy (stages complete; end of upload). */
   private readonly progress: BehaviorSubject<UploadProgress> = new BehaviorSubject<UploadProgress>({ completeStages: 0 });
   private readonly stopped$ = new ReplaySubject<number>(1);
-  private readonly codingText: readonly number[] | undefined;
 
   constructor(
     private readonly peer: CloudPeer,
@@ -260,42 +239,29 @@ class CloudRequest {
     private readonly store: ChunkStore,
   ) {
     this.model0 = opts.clock?.ms ?? 0;
-    const cells = plan.side * plan.side;
-    this.uploaded = new Int32Array(cells).fill(UNKNOWN);
-    // the upload of an image with a prompt is coded by the text-conditional model
-    const prompt = plan.task.task !== 'vqa' && text.length > 0 && hasTextModel(opts.models.coding) ? text : undefined;
-    this.codingText = prompt;
-    this.receiver = new StageReceiver(
-      {
-        positionsOf: (s) => plan.upStages[s],
-        contextFor: (s) => {
-          const c = uploadContextStages(plan, s);
-          return this.receiver.completePrefix >= c ? this.prefixGrid(c) : undefined;
-        },
-        apply: (u) => {
-          u.cells.forEach((c, j) => (this.uploaded[c] = u.tokens[j] as number));
-          this.tokensUp += u.cells.length;
-        },
-      },
-      opts.models.coding,
-      prompt,
-      Math.max(0, plan.upStages.length - 1),
-    );
-    this.sub = this.inbox.pipe(decodeInArrivalOrder((bytes) => this.receiver.push(bytes))).subscribe(({ updates, failures }) => {
+    const prompt = codingPrompt(plan.task.task, text, opts.models.coding);
+    this.coding = {
+      models: opts.models.coding,
+      ...(prompt ? { text: prompt } : {}),
+      ...(opts.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: opts.contextFreeMaxCells } : {}),
+    };
+    this.upload = new UploadReceiver(plan, this.coding);
+    this.queue = new DecodeQueue(this.upload.stageReceiver, ({ updates, failures }) => {
       for (const u of updates) {
         this.peer.emitEvent({ type: 'upload-stage', requestId: plan.task.requestId, stage: u.stage, complete: u.complete, at: performance.now() });
       }
       for (const f of failures) {
-        if (f.header) void this.peer.send({ type: 'nack', stream: f.header.stream, message: f.header.message, stage: f.header.stage, chunks: [f.header.chunkIndex] }).catch(() => undefined);
+        const nack = nackFor(f);
+        if (nack) void this.peer.send(nack).catch(() => undefined);
         this.peer.emitEvent({ type: 'refused', requestId: plan.task.requestId, error: f.error, at: performance.now() });
       }
-      this.progress.next({ completeStages: this.completeStages() });
+      this.progress.next({ completeStages: this.upload.completeStages() });
     });
   }
 
-  chunk(bytes: Uint8Array) {
-    this.bytesUp += bytes.length;
-    this.inbox.next(bytes);
+  chunk(chunk: ReceivedChunk) {
+    this.bytesUp += chunk.bytes.length;
+    this.queue.push(chunk);
   }
 
   /** The edge sent its whole upload: lost chunks stop being waited for after a grace period. */
@@ -307,22 +273,8 @@ class CloudRequest {
 
   stop() {
     this.stopped = true;
-    this.stopped$.next(this.completeStages());
-    this.sub.unsubscribe();
-  }
-
-  /** Upload stages complete (empty stages count as complete). */
-  private completeStages(): number {
-    let n = this.receiver.completePrefix;
-    while (n < this.plan.upStages.length && (this.plan.upStages[n] as Uint16Array).length === 0) n++;
-    return n;
-  }
-
-  /** The uploaded grid restricted to stages < k: the context both peers can rebuild. */
-  private prefixGrid(k: number): Int32Array {
-    const g = new Int32Array(this.uploaded.length).fill(UNKNOWN);
-    for (const st of this.plan.upStages.slice(0, k)) for (const p of st) g[p] = this.uploaded[p] as number;
-    return g;
+    this.stopped$.next(this.upload.completeStages());
+    this.queue.close();
   }
 
   private async waitReady(): Promise<void> {
@@ -330,8 +282,8 @@ class CloudRequest {
     // the edge may ask to wait longer than the policy, never to start earlier
     const need = Math.min(Math.max(policy.afterStages, this.plan.task.startAfter ?? 0), this.plan.upStages.length);
     const deadlineMs = Math.max(0, this.t0 + policy.deadlineMs - performance.now());
-    this.progress.next({ completeStages: this.completeStages() });
-    await firstValueFrom(merge(this.progress.pipe(readyToGenerate({ need, deadlineMs, graceMs: LOSS_GRACE_MS })), this.stopped$));
+    this.progress.next({ completeStages: this.upload.completeStages() });
+    await firstValueFrom(merge(this.progress.pipe(readyToGenerate({ need, deadlineMs, graceMs: SESSION_LIMITS.lossGraceMs })), this.stopped$));
   }
 
   async run(): Promise<void> {
@@ -341,18 +293,18 @@ class CloudRequest {
     let bytesDown = 0;
     let ok = true;
     await this.waitReady();
-    const upStages = this.completeStages();
+    const upStages = this.upload.completeStages();
     this.peer.emitEvent({ type: 'generation-start', requestId, upStages, at: performance.now() });
     try {
       if (this.stopped) throw new ProtocolError(ErrorCode.ConnectionLost, `request ${requestId} stopped before generation`);
-      const needed = this.plan.upStages.some((st) => st.length > 0);
-      const got = this.plan.upStages.slice(0, upStages).some((st) => st.length > 0);
       // generating from nothing when the task has an image would "succeed" with a made-up input
-      if (needed && !got) throw new ProtocolError(ErrorCode.Timeout, `request ${requestId}: no upload stage complete by the deadline`);
+      if (this.upload.hasCellsIn(plan.upStages.length) && !this.upload.hasCellsIn(upStages)) {
+        throw new ProtocolError(ErrorCode.Timeout, `request ${requestId}: no upload stage complete by the deadline`);
+      }
       if (plan.task.task === 'vqa') {
         let piece = 0;
         const answer = opts.models.answer as AnswerGenerator;
-        for await (const tokens of answer.answer(this.uploaded.slice(), this.text, plan.task.schedule.seed)) {
+        for await (const tokens of answer.answer(this.upload.grid.slice(), this.text, plan.task.schedule.seed)) {
           if (this.stopped) break;
           await this.peer.send({ type: 'answer', requestId, piece: piece++, tokens: [...tokens], done: false });
           tokensDown += tokens.length;
@@ -362,16 +314,14 @@ class CloudRequest {
       } else {
         const withText = this.text.length > 0 && opts.models.imageWithText;
         const predictor = withText ? (opts.models.imageWithText as TokenSampler) : opts.models.image;
-        const committed = new Int32Array(plan.side * plan.side).fill(UNKNOWN);
-        // target cells not committed yet, ascending: each step names its cells among these
-        let open = Array.from(plan.target).sort((a, b) => a - b);
+        const sender = new StepSender(plan, this.coding, this.store);
         let tGen = performance.now();
-        let stepsSent = 0;
         // step t+1 is generated while step t is coded and sent
         const steps = oneAhead(
           generateImage(predictor, {
             target: plan.target,
-            context: () => windowContext(plan, this.uploaded, UNKNOWN),
+            // generation reads the upload live: stages that land after it started inform later steps
+            context: () => windowContext(plan, this.upload.grid, UNKNOWN),
             ...(withText ? { text: this.text } : {}),
             steps: plan.task.steps ?? opts.steps ?? 8,
             seed: plan.task.schedule.seed,
@@ -380,36 +330,18 @@ class CloudRequest {
         for await (const step of steps) {
           if (this.stopped) break;
           const inferenceMs = performance.now() - tGen;
-          // code against what the edge can rebuild: the complete upload prefix + earlier steps
-          const k = this.completeStages();
-          const context = windowContext(plan, this.prefixGrid(k), UNKNOWN);
-          // partially reliable: a step may be lost, so no step is coded against another
-          if (plan.reliableStages === null) committed.forEach((t, i) => t !== UNKNOWN && (context[i] = t));
-          const chunks = await this.store.code({
-            models: opts.models.coding,
-            ...(opts.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: opts.contextFreeMaxCells } : {}),
-            context,
-            positions: step.positions,
-            tokens: step.tokens,
-            ...(this.codingText ? { text: this.codingText } : {}),
-            stream: plan.downStream,
-            message: requestId,
-            stage: step.step,
-          });
-          await this.peer.send({ type: 'step', requestId, stream: plan.downStream, stage: step.step, upStages: k, cells: subsetMask(open, step.positions) });
-          const done = new Set(step.positions);
-          open = open.filter((c) => !done.has(c));
+          // coded against what the edge can rebuild: the complete upload prefix (+ earlier steps)
+          const { message, chunks } = await sender.code(step, this.upload.grid, this.upload.completeStages());
+          await this.peer.send(message);
           for (const c of chunks) await opts.transport.tokens.send(c);
           await yieldToEventLoop(); // on the wire before the next step's coding run blocks the thread
-          step.positions.forEach((p, j) => (committed[p] = step.tokens[j] as number));
           const bytes = chunks.reduce((a, c) => a + c.length, 0);
           bytesDown += bytes;
           tokensDown += step.positions.length;
           this.peer.emitEvent({ type: 'step-sent', requestId, step: step.step, cells: step.positions.length, positions: step.positions, tokens: step.tokens, bytes, inferenceMs, at: performance.now() });
           tGen = performance.now();
-          stepsSent++;
         }
-        await this.peer.send({ type: 'done', requestId, stream: plan.downStream, stages: stepsSent });
+        // no `done` down: the result follows at once and says how many tokens came
       }
     } catch (cause) {
       ok = false;
@@ -419,10 +351,9 @@ class CloudRequest {
       await this.peer.send({ type: 'error', code: err.code, message: err.message.slice(0, 1000), requestId }).catch(() => undefined);
     }
     await this.peer
-      .send({ type: 'result', requestId, ok, tokensUp: this.tokensUp, tokensDown, bytesUp: this.bytesUp, bytesDown, stagesUsed: upStages, elapsedMs: performance.now() - this.t0, ...(opts.clock ? { modelMs: opts.clock.ms - this.model0 } : {}) })
+      .send({ type: 'result', requestId, ok, tokensUp: this.upload.tokens, tokensDown, bytesUp: this.bytesUp, bytesDown, stagesUsed: upStages, elapsedMs: performance.now() - this.t0, ...(opts.clock ? { modelMs: opts.clock.ms - this.model0 } : {}) })
       .catch(() => undefined);
     this.peer.emitEvent({ type: 'result', requestId, ok, at: performance.now() });
-    // keep decoding late upload chunks briefly? The request is over: stop.
     this.stop();
   }
 }

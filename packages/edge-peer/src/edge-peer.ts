@@ -1,17 +1,13 @@
-import { Observable, Subject, concatMap, defer, filter, firstValueFrom, map, take, timeout, type Subscription } from 'rxjs';
+import { Observable, Subject, filter, firstValueFrom, map, take, timeout, type Subscription } from 'rxjs';
 import {
   ErrorCode,
   ProtocolError,
   bpeDecode,
   bpeEncode,
-  compressText,
-  decodeChunk,
   decodeControl,
   encodeControl,
   isProtocolError,
   PROTOCOL_VERSION,
-  maskFromPositions,
-  subsetFromMask,
   type ControlMessage,
   type ExtensionSide,
   type OpenMessage,
@@ -21,8 +17,24 @@ import {
   type TaskName,
 } from '@unimic/protocol';
 import { UNKNOWN, yieldToEventLoop, type LoadedPack } from '@unimic/models';
-import { ChunkStore, StageReceiver, hasTextModel, planRequest, uploadContextStages, windowContext, type ModelTable, type RequestPlan } from '@unimic/session';
+import {
+  ChunkStore,
+  DecodeQueue,
+  SESSION_LIMITS,
+  StepReceiver,
+  UploadSender,
+  codingPrompt,
+  nackFor,
+  planRequest,
+  readChunk,
+  windowContext,
+  type ModelTable,
+  type ReceivedChunk,
+  type RequestCoding,
+  type RequestPlan,
+} from '@unimic/session';
 import type { PeerTransport } from '@unimic/transport';
+import { taskMessage } from './task-message.ts';
 
 /*
  * The edge side of a session: sends a task and the token subset it needs, stage by stage, and
@@ -97,12 +109,9 @@ export interface EdgePeerOptions {
   readonly downstreamFirst?: boolean;
 }
 
-/** After the cloud's result, how long chunks still in flight on a lossy channel are waited for. */
-const LOSS_GRACE_MS = 300;
-
 export class EdgePeer {
   private readonly control$ = new Subject<ControlMessage>();
-  private readonly chunks$ = new Subject<Uint8Array>();
+  private readonly chunks$ = new Subject<ReceivedChunk>();
   private readonly subs: Subscription[] = [];
   private readonly store = new ChunkStore();
   private readonly ready: Promise<OpenMessage>;
@@ -117,11 +126,17 @@ export class EdgePeer {
           if (!isProtocolError(err)) throw err;
         }
       }),
-      transport.tokens.messages$.subscribe((b) => this.chunks$.next(b)),
+      // the header is read once, here; a chunk that does not frame is nobody's
+      transport.tokens.messages$.subscribe((bytes) => {
+        try {
+          this.chunks$.next(readChunk(bytes));
+        } catch (err) {
+          if (!isProtocolError(err)) throw err;
+        }
+      }),
       this.control$.pipe(filter((m) => m.type === 'nack')).subscribe((m) => {
         if (m.type !== 'nack') return;
-        const again = m.chunks.length ? this.store.resend(m.stream, m.message, m.stage, m.chunks) : this.store.stage(m.stream, m.message, m.stage);
-        for (const c of again) void transport.tokens.send(c).catch(() => undefined);
+        for (const c of this.store.answer(m)) void transport.tokens.send(c).catch(() => undefined);
       }),
     );
     this.ready = firstValueFrom(
@@ -132,7 +147,7 @@ export class EdgePeer {
           return m;
         }),
         take(1),
-        timeout(15_000),
+        timeout(SESSION_LIMITS.openTimeoutMs),
       ),
     );
   }
@@ -145,7 +160,7 @@ export class EdgePeer {
       protocolVersion: PROTOCOL_VERSION,
       role: 'edge',
       pack: { id: pack.manifest.id, sha256: pack.digest },
-      capabilities: { models: this.opts.models.map((m) => m.name), tasks: ['t2i', 'inpaint', 'outpaint', 'vqa'], maxChunkBytes: 1200 },
+      capabilities: { models: this.opts.models.map((m) => m.name), tasks: ['t2i', 'inpaint', 'outpaint', 'vqa'], maxChunkBytes: SESSION_LIMITS.maxChunkBytes },
     });
     const cloud = await this.ready;
     const mine = this.opts.models.map((m) => m.name).join(',');
@@ -155,7 +170,9 @@ export class EdgePeer {
     return cloud;
   }
 
+  /** Ends the session: tells the cloud (best effort) so it stops this edge's requests at once. */
   close(): void {
+    void this.send({ type: 'close', reason: 'edge closed the session' }).catch(() => undefined);
     for (const s of this.subs) s.unsubscribe();
   }
 
@@ -169,7 +186,7 @@ export class EdgePeer {
       const run = new EdgeRequest(this.opts, t, this.store, (m) => this.send(m));
       const subs = [
         this.control$.subscribe((m) => run.control(m)),
-        this.chunks$.subscribe((b) => run.chunk(b)),
+        this.chunks$.subscribe((c) => run.chunk(c)),
         run.events$.subscribe(subscriber),
         // a lost link ends the request at once, not at its deadline
         this.opts.transport.state$.pipe(filter((s) => s === 'closed' || s === 'failed')).subscribe((s) => run.lost(s)),
@@ -184,31 +201,36 @@ export class EdgePeer {
   }
 }
 
+/** Bytes of one request as the edge sees them. */
+interface ByteCounts {
+  up: number;
+  down: number;
+  headers: number;
+  control: number;
+}
+
+/*
+ * One request at the edge: the upload loop (UploadSender), the cloud's steps decoded as they land
+ * (StepReceiver behind a DecodeQueue), the answer, and the end (result, loss grace, deadline,
+ * lost link). What it emits is the front end's: events, previews, byte counts.
+ */
 class EdgeRequest {
   readonly events$ = new Subject<EdgeEvent>();
   private readonly plan: RequestPlan;
   private readonly task: TaskMessage;
+  /** The edge's own image tokens (UNKNOWN for text-to-image). */
   private readonly original: Int32Array;
-  private readonly steps = new Map<number, { cells: Uint16Array; upStages: number }>();
-  /** Target cells no step has named yet, ascending (the cloud keeps the same list). */
-  private open: number[] = [];
-  private readonly generated: Int32Array;
-  private readonly receiver: StageReceiver;
-  private readonly inbox = new Subject<Uint8Array | null>();
-  /** Inbox items not processed yet, and who waits for none to be left. */
-  private queued = 0;
-  private idleWaiters: (() => void)[] = [];
+  private readonly coding: RequestCoding;
+  private readonly steps: StepReceiver;
+  private readonly queue: DecodeQueue;
   /** Bytes received per generation step (all its chunks, headers included). */
   private readonly stepBytes = new Map<number, number>();
-  private readonly sub: Subscription;
-  private readonly codingText: readonly number[] | undefined;
   private readonly answer: number[] = [];
-  private bytesUp = 0;
-  private bytesDown = 0;
-  private headerBytes = 0;
-  private controlBytes = 0;
-  private stepsDone = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly bytes: ByteCounts = { up: 0, down: 0, headers: 0, control: 0 };
+  private result: ResultMessage | undefined;
+  private answerDone = false;
+  private graceOver = false;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
   private finished = false;
 
   constructor(
@@ -219,111 +241,61 @@ class EdgeRequest {
   ) {
     const { width, downsample } = opts.pack.manifest.image;
     const side = width / downsample;
-    const cells = side * side;
-    if (t.task !== 't2i' && (!t.grid || t.grid.length !== cells)) throw new ProtocolError(ErrorCode.InvalidArgument, `${t.task} needs the image's ${cells} tokens`);
-    this.original = t.grid ? Int32Array.from(t.grid) : new Int32Array(cells).fill(UNKNOWN);
-    const text = t.text ?? '';
-    this.task = {
-      type: 'task',
-      requestId: t.requestId,
-      task: t.task,
-      grid: { width: side, height: side },
-      schedule: t.schedule ?? { kind: 'cosine', stages: 8, seed: t.requestId },
-      ...(text ? { text: compressText(text) } : {}),
-      ...(t.task === 'inpaint' ? { mask: maskFromPositions(t.region ?? [], side, side) } : {}),
-      ...(t.task === 'outpaint' ? { outpaint: t.outpaint ?? { side: 'right', amount: 8 } } : {}),
-      ...(t.steps ? { steps: t.steps } : {}),
-      ...(t.startAfter !== undefined ? { startAfter: t.startAfter } : {}),
-      ...(opts.transport.reliability.mode !== 'reliable' ? { reliableStages: t.reliableStages ?? 4 } : {}),
-    };
+    this.task = taskMessage(t, side, opts.transport.reliability.mode !== 'reliable');
     this.plan = planRequest(this.task, side);
-    this.open = Array.from(this.plan.target).sort((a, b) => a - b);
-    const ids = text ? Array.from(bpeEncode(text)) : [];
-    this.codingText = t.task !== 'vqa' && ids.length > 0 && hasTextModel(opts.models) ? ids : undefined;
-    this.generated = new Int32Array(cells).fill(UNKNOWN);
-    this.receiver = new StageReceiver(
-      {
-        positionsOf: (s) => this.steps.get(s)?.cells,
-        contextFor: (s) => this.stepContext(s),
-        apply: (u) => u.cells.forEach((c, j) => (this.generated[c] = u.tokens[j] as number)),
-      },
-      opts.models,
-      this.codingText,
-    );
-    this.sub = this.inbox.pipe(concatMap((b) => defer(() => (b ? this.receiver.push(b) : this.receiver.drain())))).subscribe(({ updates, failures }) => {
-      if (--this.queued === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.original = t.grid ? Int32Array.from(t.grid) : new Int32Array(side * side).fill(UNKNOWN);
+    const prompt = codingPrompt(t.task, t.text ? Array.from(bpeEncode(t.text)) : [], opts.models);
+    this.coding = {
+      models: opts.models,
+      ...(prompt ? { text: prompt } : {}),
+      ...(opts.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: opts.contextFreeMaxCells } : {}),
+    };
+    this.steps = new StepReceiver(this.plan, this.coding, this.original);
+    this.queue = new DecodeQueue(this.steps.stageReceiver, ({ updates, failures }) => {
       for (const u of updates) {
-        if (u.complete) {
-          this.stepsDone++;
-          this.events$.next({ type: 'step', step: u.stage, cells: this.steps.get(u.stage)?.cells.length ?? u.cells.length, bytes: this.stepBytes.get(u.stage) ?? 0, grid: this.output(), done: this.generatedAll(), at: performance.now() });
-        }
+        if (!u.complete) continue;
+        const cells = this.steps.cellsOf(u.stage)?.length ?? u.cells.length;
+        this.events$.next({ type: 'step', step: u.stage, cells, bytes: this.stepBytes.get(u.stage) ?? 0, grid: this.output(), done: this.steps.generatedAll(), at: performance.now() });
       }
       for (const f of failures) {
-        if (f.header) void this.send({ type: 'nack', stream: f.header.stream, message: f.header.message, stage: f.header.stage, chunks: [f.header.chunkIndex] }).catch(() => undefined);
+        const nack = nackFor(f);
+        if (nack) void this.send(nack).catch(() => undefined);
       }
       this.maybeFinish();
     });
   }
 
   private send(m: ControlMessage): Promise<void> {
-    this.controlBytes += controlSize(m);
+    this.bytes.control += controlSize(m);
     return this.sendControl(m);
-  }
-
-  private generatedAll(): boolean {
-    return this.plan.target.every((p) => this.generated[p] !== UNKNOWN);
-  }
-
-  /** What the cloud coded step s against: the upload prefix it names + earlier steps. */
-  private stepContext(s: number): Int32Array | undefined {
-    const info = this.steps.get(s);
-    if (!info) return undefined;
-    const partial = this.plan.reliableStages !== null;
-    if (!partial) for (let i = 0; i < s; i++) if (!this.receiver.complete(i)) return undefined;
-    const prefix = new Int32Array(this.original.length).fill(UNKNOWN);
-    for (const st of this.plan.upStages.slice(0, info.upStages)) for (const p of st) prefix[p] = this.original[p] as number;
-    const ctx = windowContext(this.plan, prefix, UNKNOWN);
-    if (!partial) for (let i = 0; i < s; i++) for (const p of this.steps.get(i)?.cells ?? []) ctx[p] = this.generated[p] as number;
-    return ctx;
   }
 
   /** The output so far: the model window (inpainting, t2i) or the whole canvas (outpainting). */
   output(): SizedGrid {
-    const window = windowContext(this.plan, this.original, UNKNOWN);
-    for (const p of this.plan.target) window[p] = this.generated[p] as number;
-    const { canvas, windowToCanvas } = this.plan;
-    if (!canvas || !windowToCanvas) return { width: this.plan.side, height: this.plan.side, tokens: window };
+    const { plan } = this;
+    const window = windowContext(plan, this.original, UNKNOWN);
+    for (const p of plan.target) window[p] = this.steps.generated[p] as number;
+    const { canvas, windowToCanvas } = plan;
+    if (!canvas || !windowToCanvas) return { width: plan.side, height: plan.side, tokens: window };
     const tokens = new Int32Array(canvas.width * canvas.height).fill(UNKNOWN);
     canvas.oldToNew.forEach((np, old) => (tokens[np] = this.original[old] as number));
-    windowToCanvas.forEach((cp, i) => this.plan.target.includes(i) && (tokens[cp] = window[i] as number));
+    windowToCanvas.forEach((cp, i) => plan.target.includes(i) && (tokens[cp] = window[i] as number));
     return { width: canvas.width, height: canvas.height, tokens };
   }
-
-  private result: ResultMessage | undefined;
-  private graceOver = false;
-  private answerDone = false;
 
   control(m: ControlMessage) {
     if (this.finished) return;
     if ('requestId' in m && m.requestId !== this.t.requestId) return;
-    if ('requestId' in m) this.controlBytes += controlSize(m);
+    if ('requestId' in m) this.bytes.control += controlSize(m);
     switch (m.type) {
-      case 'step': {
-        if (m.stream !== this.plan.downStream) return;
-        let cells: Uint16Array;
+      case 'step':
         try {
-          // steps come in order on the ordered control channel, each naming its cells among the open ones
-          if (m.stage !== this.steps.size) throw new ProtocolError(ErrorCode.InvalidField, `step ${m.stage} announced after ${this.steps.size} steps`);
-          cells = subsetFromMask(this.open, m.cells);
+          this.steps.announce(m);
         } catch (err) {
           return this.fail(err as ProtocolError);
         }
-        const done = new Set(cells);
-        this.open = this.open.filter((c) => !done.has(c));
-        this.steps.set(m.stage, { cells, upStages: m.upStages });
-        this.enqueue(null); // chunks of this step may be waiting
+        this.queue.retry(); // chunks of this step may be waiting
         return;
-      }
       case 'answer':
         this.answer.push(...m.tokens);
         if (m.done) this.answerDone = true;
@@ -333,7 +305,7 @@ class EdgeRequest {
         this.result = m;
         if (this.plan.reliableStages !== null) {
           // chunks still in flight on the lossy channel may trail the result: wait a little
-          setTimeout(() => ((this.graceOver = true), this.maybeFinish()), LOSS_GRACE_MS);
+          setTimeout(() => ((this.graceOver = true), this.maybeFinish()), SESSION_LIMITS.lossGraceMs);
         }
         return this.maybeFinish();
       case 'error':
@@ -343,44 +315,38 @@ class EdgeRequest {
     }
   }
 
-  chunk(bytes: Uint8Array) {
+  chunk(c: ReceivedChunk) {
     if (this.finished) return;
-    let h;
-    let payload;
-    try {
-      ({ header: h, payload } = decodeChunk(bytes));
-    } catch {
-      return;
-    }
+    const h = c.header;
     if (h.message !== this.t.requestId || h.stream !== this.plan.downStream) return;
-    this.bytesDown += bytes.length;
-    this.headerBytes += bytes.length - payload.length;
-    this.stepBytes.set(h.stage, (this.stepBytes.get(h.stage) ?? 0) + bytes.length);
-    this.enqueue(bytes);
-  }
-
-  private enqueue(item: Uint8Array | null) {
-    this.queued++;
-    this.inbox.next(item);
-  }
-
-  /** Resolves when every received chunk has been decoded (or waits for its step's cells). */
-  private downstreamIdle(): Promise<void> {
-    return this.queued === 0 || this.finished ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+    this.bytes.down += c.bytes.length;
+    this.bytes.headers += c.headerBytes;
+    this.stepBytes.set(h.stage, (this.stepBytes.get(h.stage) ?? 0) + c.bytes.length);
+    this.queue.push(c);
   }
 
   private maybeFinish() {
     const r = this.result;
     if (!r || this.finished) return;
-    const complete = this.t.task === 'vqa' ? this.answerDone : !r.ok || this.generatedAll() || this.graceOver;
+    const complete = this.t.task === 'vqa' ? this.answerDone : !r.ok || this.steps.generatedAll() || this.graceOver;
     if (!complete) return;
-    this.finished = true;
-    clearTimeout(this.timer);
-    for (const w of this.idleWaiters.splice(0)) w();
     if (!r.ok) return this.fail(new ProtocolError(ErrorCode.Remote, `request ${r.requestId} failed at the cloud`));
-    const grid = this.output();
-    const lostCells = this.plan.target.filter((p) => this.generated[p] === UNKNOWN).length;
-    this.events$.next({ type: 'result', result: r, bytesUp: this.bytesUp, bytesDown: this.bytesDown, headerBytes: this.headerBytes, controlBytes: this.controlBytes, grid, lostCells, at: performance.now() });
+    // on a reliable channel every token the cloud says it sent has arrived and decoded
+    if (this.t.task !== 'vqa' && this.plan.reliableStages === null && this.steps.decodedTokens() !== r.tokensDown) {
+      return this.fail(new ProtocolError(ErrorCode.Malformed, `request ${r.requestId}: the cloud sent ${r.tokensDown} tokens, ${this.steps.decodedTokens()} decoded`));
+    }
+    this.end();
+    this.events$.next({
+      type: 'result',
+      result: r,
+      bytesUp: this.bytes.up,
+      bytesDown: this.bytes.down,
+      headerBytes: this.bytes.headers,
+      controlBytes: this.bytes.control,
+      grid: this.output(),
+      lostCells: this.steps.missingCells(),
+      at: performance.now(),
+    });
     this.events$.complete();
   }
 
@@ -391,57 +357,47 @@ class EdgeRequest {
   }
 
   private fail(err: ProtocolError) {
-    this.finished = true;
-    clearTimeout(this.timer);
-    for (const w of this.idleWaiters.splice(0)) w();
+    this.end();
     this.events$.error(err);
   }
 
-  stop() {
+  /** No more work for this request; whoever waits (the upload loop) is released. */
+  private end() {
     this.finished = true;
-    clearTimeout(this.timer);
-    for (const w of this.idleWaiters.splice(0)) w();
-    this.sub.unsubscribe();
+    clearTimeout(this.deadline);
+    this.queue.close();
+  }
+
+  stop() {
+    this.end();
   }
 
   async start(): Promise<void> {
-    const deadline = this.t.deadlineMs ?? 120_000;
-    this.timer = setTimeout(() => this.fail(new ProtocolError(ErrorCode.Timeout, `request ${this.t.requestId}: no result within ${deadline} ms`)), deadline);
+    const deadline = this.t.deadlineMs ?? SESSION_LIMITS.requestDeadlineMs;
+    this.deadline = setTimeout(() => this.fail(new ProtocolError(ErrorCode.Timeout, `request ${this.t.requestId}: no result within ${deadline} ms`)), deadline);
     await this.send(this.task);
     // a wasm model run blocks this thread: let the transport put what it was handed on the wire
     // first (werift sends through promise chains; a 100 ms run held the task message back 100 ms)
     await yieldToEventLoop();
     if (this.plan.upStream === null) return;
-    const reliable = this.plan.reliableStages;
-    for (const [stage, positions] of this.plan.upStages.entries()) {
+    const upload = new UploadSender(this.plan, this.original, this.coding, this.store);
+    for (let stage = 0; stage < upload.stages; stage++) {
       // the cloud's steps, once they come, are on the path to the user's preview: decode them
       // before coding more of the upload (which only refines the cloud's later steps)
-      if (this.opts.downstreamFirst !== false) await this.downstreamIdle();
+      if (this.opts.downstreamFirst !== false) await this.queue.idle();
       if (this.finished) return;
-      if (positions.length === 0) continue;
-      const context = new Int32Array(this.original.length).fill(UNKNOWN);
-      for (const st of this.plan.upStages.slice(0, uploadContextStages(this.plan, stage))) for (const p of st) context[p] = this.original[p] as number;
-      const chunks = await this.store.code({
-        models: this.opts.models,
-        ...(this.opts.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: this.opts.contextFreeMaxCells } : {}),
-        context,
-        positions,
-        tokens: Array.from(positions, (p) => this.original[p] as number),
-        ...(this.codingText ? { text: this.codingText } : {}),
-        stream: this.plan.upStream,
-        message: this.t.requestId,
-        stage,
-      });
-      // partially reliable: the stages the others are coded against go on the reliable channel
-      if (reliable !== null && stage < reliable) for (const c of chunks) await this.send({ type: 'chunk', data: c });
+      const cells = upload.cells(stage).length;
+      if (cells === 0) continue;
+      const chunks = await upload.code(stage);
+      if (upload.needsReliable(stage)) for (const c of chunks) await this.send({ type: 'chunk', data: c });
       else for (const c of chunks) await this.opts.transport.tokens.send(c);
       await yieldToEventLoop(); // on the wire before the next stage's model run
       const bytes = chunks.reduce((a, c) => a + c.length, 0);
-      this.bytesUp += bytes;
-      this.headerBytes += chunks.reduce((a, c) => a + c.length - decodeChunk(c).payload.length, 0);
-      this.events$.next({ type: 'upload-stage', stage, cells: positions.length, bytes, at: performance.now() });
+      this.bytes.up += bytes;
+      this.bytes.headers += chunks.reduce((a, c) => a + readChunk(c).headerBytes, 0);
+      this.events$.next({ type: 'upload-stage', stage, cells, bytes, at: performance.now() });
     }
-    await this.send({ type: 'done', requestId: this.t.requestId, stream: this.plan.upStream, stages: this.plan.upStages.length });
+    await this.send({ type: 'done', requestId: this.t.requestId, stream: this.plan.upStream, stages: upload.stages });
   }
 }
 

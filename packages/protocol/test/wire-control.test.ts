@@ -113,7 +113,7 @@ const samples: ControlMessage[] = [
     stagesUsed: 0,
     elapsedMs: 0,
   },
-  { type: 'ack', stream: 7, message: 0xffffffff, stage: 2, chunks: [0, 1, 2, 4000] },
+  { type: 'nack', stream: 7, message: 0xffffffff, stage: 2, chunks: [0, 1, 2, 4000] },
   { type: 'nack', stream: 0, message: 5, stage: 0, chunks: [] },
   { type: 'error', code: 'ERR_CHECKSUM', message: 'chunk 3 of stage 2 failed its CRC' },
   { type: 'error', code: 'x', message: '', requestId: 17 },
@@ -156,7 +156,7 @@ describe('control round trips', () => {
     expect(step.length).toBe(26);
     expect(encodeControl({ type: 'done', requestId: 123, stream: 1, stages: 8 }).length).toBe(13);
     // the worked example of docs/wire-format.md
-    expect(Buffer.from(encodeControl({ type: 'ack', stream: 0, message: 7, stage: 5, chunks: [] })).toString('hex')).toBe('85a17403a17300a16d07a16705a16b90');
+    expect(Buffer.from(encodeControl({ type: 'nack', stream: 0, message: 7, stage: 5, chunks: [] })).toString('hex')).toBe('85a17404a17300a16d07a16705a16b90');
   });
 
   it('returns plain Uint8Arrays that do not alias the input', () => {
@@ -174,9 +174,15 @@ describe('control round trips', () => {
   });
 
   it('accepts any valid MessagePack number form for an integer (uint64, float64)', () => {
-    // An ack (type code 3) whose message (m) is float64 7.0 and stage (g) is uint64 5.
-    const bytes = fromHex('85 a174 03 a173 00 a16d cb401c000000000000 a167 cf0000000000000005 a16b 90');
-    expect(decodeControl(bytes)).toEqual({ type: 'ack', stream: 0, message: 7, stage: 5, chunks: [] });
+    // A nack (type code 4) whose message (m) is float64 7.0 and stage (g) is uint64 5.
+    const bytes = fromHex('85 a174 04 a173 00 a16d cb401c000000000000 a167 cf0000000000000005 a16b 90');
+    expect(decodeControl(bytes)).toEqual({ type: 'nack', stream: 0, message: 7, stage: 5, chunks: [] });
+  });
+
+  it('refuses the retired `ack` (type code 3, protocol ≤ 3) as an unknown type, by code and by name', () => {
+    expectCode(() => decodeControl(fromHex('85 a174 03 a173 00 a16d 07 a167 05 a16b 90')), ErrorCode.UnknownType);
+    // encoding runs the same schema: a peer never sends what it would refuse
+    expect(() => encodeControl({ type: 'ack', stream: 0, message: 7, stage: 5, chunks: [] } as unknown as ControlMessage)).toThrow(/unknown control message type 'ack'/);
   });
 });
 
@@ -249,7 +255,7 @@ const messageArb: fc.Arbitrary<ControlMessage> = fc.oneof(
     elapsedMs: fc.oneof(u32, fc.double({ min: 0, max: 1e12, noNaN: true, noDefaultInfinity: true })).map((x) => (x === 0 ? 0 : x)),
   }),
   fc.record({
-    type: fc.constantFrom('ack' as const, 'nack' as const),
+    type: fc.constant('nack' as const),
     stream: fc.integer({ min: 0, max: 7 }),
     message: u32,
     stage: u32,
@@ -377,8 +383,8 @@ describe('decodeControl failures', () => {
   });
 
   it('rejects 64-bit integers beyond uint32 (ERR_INVALID_FIELD)', () => {
-    // An ack whose stage is uint64 2^32.
-    const bytes = fromHex('85 a174 03 a173 00 a16d 00 a167 cf0000000100000000 a16b 90');
+    // A nack whose stage is uint64 2^32.
+    const bytes = fromHex('85 a174 04 a173 00 a16d 00 a167 cf0000000100000000 a16b 90');
     expectCode(() => decodeControl(bytes), ErrorCode.InvalidField);
   });
 
@@ -398,7 +404,7 @@ describe('decodeControl failures', () => {
     }
     // Exactly at the limits is fine.
     expect(decodeControl(packWith(samples[9] as ControlMessage, 'code', 'E'.repeat(64))).type).toBe('error');
-    expect(decodeControl(packWith(samples[7] as ControlMessage, 'chunks', new Array<number>(4096).fill(1))).type).toBe('ack');
+    expect(decodeControl(packWith(samples[7] as ControlMessage, 'chunks', new Array<number>(4096).fill(1))).type).toBe('nack');
     // text: 64 KiB + 1 byte is over its own limit (message limit raised so that one is hit).
     const big = packWith(validTask, 'text', new Uint8Array(64 * 1024 + 1));
     expectCode(() => decodeControl(big, { maxControlBytes: 70_000 }), ErrorCode.Oversized);
@@ -433,9 +439,9 @@ describe('decodeControl failures', () => {
     // Map (depth 1) + 8 nested arrays = depth 9.
     expectCode(() => decodeControl(packWith(samples[7] as ControlMessage, 'chunks', deep)), ErrorCode.Oversized);
     expectCode(() => decodeControl(fromHex('91'.repeat(100_000).slice(0, 40_000) + '00')), ErrorCode.Oversized);
-    const ack = encodeControl({ type: 'ack', stream: 0, message: 0, stage: 0, chunks: new Array<number>(100).fill(0) });
-    expectCode(() => decodeControl(ack, { maxItems: 50 }), ErrorCode.Oversized);
-    expect(decodeControl(ack, { maxItems: 200 }).type).toBe('ack');
+    const nack = encodeControl({ type: 'nack', stream: 0, message: 0, stage: 0, chunks: new Array<number>(100).fill(0) });
+    expectCode(() => decodeControl(nack, { maxItems: 50 }), ErrorCode.Oversized);
+    expect(decodeControl(nack, { maxItems: 200 }).type).toBe('nack');
   });
 
   it('rejects MessagePack ext types, timestamps and undefined (ERR_UNKNOWN_TYPE)', () => {

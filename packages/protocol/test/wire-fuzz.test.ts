@@ -102,7 +102,7 @@ const controlSamples: ControlMessage[] = [
     stagesUsed: 5,
     elapsedMs: 6.5,
   },
-  { type: 'ack', stream: 1, message: 2, stage: 3, chunks: [1, 2, 300] },
+  { type: 'nack', stream: 1, message: 2, stage: 3, chunks: [1, 2, 300] },
   { type: 'nack', stream: 1, message: 2, stage: 3, chunks: [70000] },
   { type: 'error', code: 'E', message: 'm', requestId: 5 },
   { type: 'close', reason: 'bye' },

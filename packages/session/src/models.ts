@@ -44,3 +44,21 @@ export function pickCodingModel(models: readonly StageEntropyModel[], cells: num
 export function hasTextModel(models: readonly StageEntropyModel[]): boolean {
   return models.some((m) => m.name === 'text');
 }
+
+/** How one request's stages are coded, the same on both peers. */
+export interface RequestCoding {
+  /** By chunk-header index (`CodingModels.list`, the same list on both peers). */
+  readonly models: readonly StageEntropyModel[];
+  /** The prompt's BPE ids when its stages are coded with the text-conditional model (`codingPrompt`). */
+  readonly text?: readonly number[];
+  /** The sender's choice (the chunk header names the model): stages up to this many cells go context-free. */
+  readonly contextFreeMaxCells?: number;
+}
+
+/**
+ * The prompt a request's image stages are coded with: its BPE ids when the session has a
+ * text-conditional model and the text is a prompt (a VQA question describes nothing in the image).
+ */
+export function codingPrompt(task: 'vqa' | string, promptIds: readonly number[], models: readonly StageEntropyModel[]): readonly number[] | undefined {
+  return task !== 'vqa' && promptIds.length > 0 && hasTextModel(models) ? promptIds : undefined;
+}

@@ -40,11 +40,6 @@ export interface RequestPlan {
   readonly reliableStages: number | null;
 }
 
-/** Upload stages that stage `s` is coded against (a prefix). */
-export function uploadContextStages(plan: RequestPlan, s: number): number {
-  return plan.reliableStages === null ? s : Math.min(s, plan.reliableStages);
-}
-
 /** Largest outpainting extension: the 16-cell window keeps at least a third of old context. */
 export const MAX_OUTPAINT_AMOUNT = 10;
 

@@ -1,4 +1,4 @@
-import { ErrorCode, ProtocolError, StageAssembler, decodeChunk, type ChunkHeader } from '@unimic/protocol';
+import { ErrorCode, ProtocolError, StageAssembler, decodeChunk, type ChunkHeader, type NackMessage } from '@unimic/protocol';
 import { decodeGridStage, type StageEntropyModel } from '@unimic/models';
 
 /*
@@ -31,10 +31,21 @@ export interface ReceiverLimits {
 /** Enough for a 32x32 grid's stages several times over; a flood beyond is refused, not hoarded. */
 export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = Object.freeze({ maxQueuedChunks: 512, maxQueuedBytes: 256 * 1024 });
 
-interface Waiting {
+/** A chunk whose header was read once, where it was routed; nothing downstream reads it again. */
+export interface ReceivedChunk {
   readonly bytes: Uint8Array;
   readonly header: ChunkHeader;
+  /** Header bytes (the chunk's length less its coded payload). */
+  readonly headerBytes: number;
 }
+
+/** Reads a chunk's header (and checks its framing); throws a typed ProtocolError. */
+export function readChunk(bytes: Uint8Array): ReceivedChunk {
+  const { header, payload } = decodeChunk(bytes);
+  return { bytes, header, headerBytes: bytes.length - payload.length };
+}
+
+type Waiting = ReceivedChunk;
 
 export interface StageUpdate {
   readonly stage: number;
@@ -48,6 +59,17 @@ export interface StageUpdate {
 export interface ChunkFailure {
   readonly header: ChunkHeader | null;
   readonly error: ProtocolError;
+}
+
+export interface DecodeResult {
+  readonly updates: StageUpdate[];
+  readonly failures: ChunkFailure[];
+}
+
+/** The NACK that asks the sender for a failed chunk again (none for a chunk without a readable header). */
+export function nackFor(failure: ChunkFailure): NackMessage | undefined {
+  const h = failure.header;
+  return h ? { type: 'nack', stream: h.stream, message: h.message, stage: h.stage, chunks: [h.chunkIndex] } : undefined;
 }
 
 /** Models by the chunk header's model index. */
@@ -86,13 +108,8 @@ export class StageReceiver {
   }
 
   /** Takes a chunk (already routed here by stream and message) and decodes what it can. */
-  async push(bytes: Uint8Array): Promise<{ updates: StageUpdate[]; failures: ChunkFailure[] }> {
-    let header: ChunkHeader;
-    try {
-      header = decodeChunk(bytes).header;
-    } catch (err) {
-      return { updates: [], failures: [{ header: null, error: err as ProtocolError }] };
-    }
+  async push(chunk: ReceivedChunk): Promise<DecodeResult> {
+    const { header, bytes } = chunk;
     if (header.stage > this.maxStage || this.done.has(header.stage)) {
       const why = this.done.has(header.stage) ? `stage ${header.stage} is already complete` : `stage ${header.stage} is beyond the request`;
       return { updates: [], failures: [{ header, error: new ProtocolError(this.done.has(header.stage) ? ErrorCode.Duplicate : ErrorCode.Malformed, why) }] };
@@ -106,15 +123,15 @@ export class StageReceiver {
       return { updates: [], failures: [{ header, error: new ProtocolError(ErrorCode.Oversized, why) }] };
     }
     const list = this.pending.get(header.stage);
-    if (list) list.push({ bytes, header });
-    else this.pending.set(header.stage, [{ bytes, header }]);
+    if (list) list.push(chunk);
+    else this.pending.set(header.stage, [chunk]);
     this.queuedChunks++;
     this.queuedBytes += bytes.length;
     return this.drain();
   }
 
   /** Retries waiting chunks (call when a stage's cells or context became known). */
-  async drain(): Promise<{ updates: StageUpdate[]; failures: ChunkFailure[] }> {
+  async drain(): Promise<DecodeResult> {
     const updates: StageUpdate[] = [];
     const failures: ChunkFailure[] = [];
     for (let progress = true; progress; ) {

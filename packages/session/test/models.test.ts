@@ -4,7 +4,7 @@ import { UNKNOWN, loadPack, type StageEntropyModel } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { decodeChunk } from '@unimic/protocol';
-import { CONTEXT_FREE_MAX_CELLS, ChunkStore, SESSION_MODEL_ROLES, StageReceiver, pickCodingModel, sessionModels, type StageUpdate } from '../src/index.ts';
+import { CONTEXT_FREE_MAX_CELLS, ChunkStore, SESSION_MODEL_ROLES, StageReceiver, pickCodingModel, readChunk, sessionModels, type StageUpdate } from '../src/index.ts';
 
 /*
  * Which entropy model codes a stage (the sender's choice, named in every chunk header), and a
@@ -47,7 +47,7 @@ describe('the session models of the default pack', () => {
       const got = new Int32Array(256).fill(UNKNOWN);
       const apply = (u: StageUpdate) => u.cells.forEach((p, j) => (got[p] = u.tokens[j] as number));
       const receiver = new StageReceiver({ positionsOf: () => positions, contextFor: () => context, apply }, models.list, undefined);
-      for (const c of chunks) await receiver.push(c);
+      for (const c of chunks) await receiver.push(readChunk(c));
       expect(Array.from(positions, (p) => got[p])).toEqual(Array.from(positions, (p) => grid[p]));
     }
   }, 60_000);

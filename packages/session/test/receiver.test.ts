@@ -5,7 +5,7 @@ import { UNKNOWN, loadPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { ErrorCode, buildSchedule, decodeChunk } from '@unimic/protocol';
-import { ChunkStore, SESSION_MODEL_ROLES, StageReceiver, sessionModels, type ChunkFailure, type ModelTable, type StageUpdate } from '../src/index.ts';
+import { ChunkStore, SESSION_MODEL_ROLES, StageReceiver, readChunk, sessionModels, type ChunkFailure, type ModelTable, type StageUpdate } from '../src/index.ts';
 
 /*
  * The stage receiver under the arrival orders a real link produces: later stages before earlier
@@ -48,7 +48,16 @@ function uploadReceiver(limits?: ConstructorParameters<typeof StageReceiver>[4])
     stages.length - 1,
     limits,
   );
-  const push = async (c: Uint8Array) => failures.push(...(await receiver.push(c)).failures);
+  // the peers read a chunk's header once, where they route it; one that does not frame goes no further
+  const push = async (c: Uint8Array) => {
+    let chunk;
+    try {
+      chunk = readChunk(c);
+    } catch (error) {
+      return failures.push({ header: null, error: error as ChunkFailure['error'] });
+    }
+    return failures.push(...(await receiver.push(chunk)).failures);
+  };
   return { receiver, got, failures, push };
 }
 

@@ -9,8 +9,6 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ErrorCode, ProtocolError, isProtocolError } from '../../errors.ts';
-import { readAck } from './ack.ts';
-import type { AckMessage } from './ack.ts';
 import { readClose } from './close.ts';
 import type { CloseMessage } from './close.ts';
 import { readError } from './error.ts';
@@ -37,7 +35,6 @@ export type ControlMessage =
   | OpenMessage
   | TaskMessage
   | ResultMessage
-  | AckMessage
   | NackMessage
   | ErrorMessage
   | CloseMessage
@@ -52,7 +49,6 @@ export const CONTROL_TYPES: readonly ControlType[] = Object.freeze([
   'open',
   'task',
   'result',
-  'ack',
   'nack',
   'error',
   'close',
@@ -115,8 +111,6 @@ export function validateControl(value: unknown): ControlMessage {
       return readTask(f);
     case 'result':
       return readResult(f);
-    case 'ack':
-      return readAck(f);
     case 'nack':
       return readNack(f);
     case 'error':
@@ -205,7 +199,7 @@ export function encodeControl(msg: ControlMessage, limits?: Partial<ControlLimit
   return new Uint8Array(packed);
 }
 
-export type { AckMessage, ChunkSetFields } from './ack.ts';
+export type { ChunkSetFields } from './nack.ts';
 export type { CloseMessage } from './close.ts';
 export type { ErrorMessage } from './error.ts';
 export type { NackMessage } from './nack.ts';

@@ -11,8 +11,8 @@ import { asLiteral, asString, assertUnique, invalidField } from './validate.ts';
 // One home for the task names: the task table.
 import { TASK_NAMES as TASK_KINDS, type TaskName as TaskKind } from '../../tasks/tasks.ts';
 
-/** The version both peers send in `open`. 2: control messages with short wire keys (wire-keys.ts); 3: chunk checksums cover placement (chunk-checksum.ts). */
-export const PROTOCOL_VERSION = 3;
+/** The version both peers send in `open`. 2: control messages with short wire keys (wire-keys.ts); 3: chunk checksums cover placement (chunk-checksum.ts); 4: no `ack` message (type code 3 retired), the cloud sends no `done` (its `result` says what it sent), the edge sends `close` when it leaves. */
+export const PROTOCOL_VERSION = 4;
 
 export const PEER_ROLES = ['edge', 'cloud'] as const;
 export type PeerRole = (typeof PEER_ROLES)[number];

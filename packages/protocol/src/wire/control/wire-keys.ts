@@ -75,7 +75,7 @@ export const CONTROL_TYPE_CODES: Readonly<Record<string, number>> = Object.freez
   open: 0,
   task: 1,
   result: 2,
-  ack: 3,
+  // 3 was `ack` (protocol ≤ 3, never sent): retired, never reused
   nack: 4,
   error: 5,
   close: 6,

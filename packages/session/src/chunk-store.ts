@@ -1,9 +1,11 @@
 import { encodeGridStage, type StageEntropyModel } from '@unimic/models';
+import type { NackMessage } from '@unimic/protocol';
 import { pickCodingModel } from './models.ts';
 
 /*
- * Sending one stage: pick its model, code it against the agreed context, keep the chunks for
- * re-sends (a NACKed chunk goes again byte for byte), and hand them to the transport in order.
+ * The sender's side of a stage: pick its model, code it against the agreed context, and keep the
+ * chunks until the request ends, so a NACKed chunk goes again byte for byte (a re-coded chunk
+ * could differ if the context moved, and the receiver's checksum would refuse it).
  */
 
 export interface StageToSend {
@@ -39,17 +41,17 @@ export class ChunkStore {
     return chunks;
   }
 
-  /** The chunks of a stage named by a NACK (unknown indexes are skipped). */
-  resend(stream: number, message: number, stage: number, indexes: readonly number[]): Uint8Array[] {
-    const chunks = this.chunks.get(key(stream, message, stage)) ?? [];
-    return indexes.flatMap((i) => (chunks[i] ? [chunks[i] as Uint8Array] : []));
+  /**
+   * What a NACK asks to be sent again: the chunks it lists (unknown indexes are skipped), or the
+   * whole stage when it lists none. Nothing for a stage this store never sent or has forgotten.
+   */
+  answer(nack: NackMessage): Uint8Array[] {
+    const chunks = this.chunks.get(key(nack.stream, nack.message, nack.stage)) ?? [];
+    if (nack.chunks.length === 0) return chunks;
+    return nack.chunks.flatMap((i) => (chunks[i] ? [chunks[i] as Uint8Array] : []));
   }
 
-  /** All chunks of a stage (a NACK with no indexes asks for the whole stage). */
-  stage(stream: number, message: number, stage: number): Uint8Array[] {
-    return this.chunks.get(key(stream, message, stage)) ?? [];
-  }
-
+  /** Drops every stage of a finished request. */
   forget(message: number): void {
     for (const k of [...this.chunks.keys()]) if (k.split(':')[1] === String(message)) this.chunks.delete(k);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { timer, map } from 'rxjs';
-import { decodeInArrivalOrder, oneAhead, readyToGenerate, type UploadProgress } from '../src/operators.ts';
+import { decodeInArrivalOrder, oneAhead, readyToGenerate, type UploadProgress } from '../src/index.ts';
 
 /* Marble tests on virtual time: one frame = 1 ms. */
 
