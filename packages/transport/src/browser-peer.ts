@@ -1,34 +1,25 @@
-import { ReplaySubject } from 'rxjs';
-import type { Observable } from 'rxjs';
-import { CONTROL_LABEL, TOKENS_LABEL, reliabilityOf, tokensChannelInit, validateReliability } from './types.ts';
-import { HEARTBEAT_TEXT, startHeartbeat } from './liveness.ts';
-import { QueuedByteChannel } from './queued-channel.ts';
-import type { ByteChannel, IceCandidateJson, PeerTransport, SessionDescriptionJson, TokensReliability, TransportState } from './types.ts';
+import { isLoopbackUdpCandidate, keepLoopbackCandidates } from './candidates.ts';
+import { DEFAULT_HEARTBEAT, MAX_MESSAGE_SIZE, PeerLifecycle } from './peer-lifecycle.ts';
+import type { ChannelEvents, ChannelIo, PeerErrorKind, PeerLifecycleOptions } from './peer-lifecycle.ts';
+import type { HeartbeatTiming } from './liveness.ts';
+import type { IceCandidateJson, SessionDescriptionJson } from './types.ts';
 
 /*
  * The browser implementation of `PeerTransport`, over the browser's own RTCPeerConnection. It
- * speaks exactly what WeriftPeer speaks (werift-peer.ts): the same two channel labels, `control`
- * reliable and ordered, `tokens` unordered with the session's reliability, the same heartbeat
- * ("hb" every 250 ms, peer lost after 1500 ms of silence) and goodbye ("bye") as DCEP *string*
- * messages, while application messages are always binary. No werift, no Node API: this file runs
- * in a page.
+ * speaks exactly what WeriftPeer speaks (the lifecycle both share is peer-lifecycle.ts): the same
+ * two channel labels, `control` reliable and ordered, `tokens` unordered with the session's
+ * reliability, the same heartbeat ("hb" every 250 ms, peer lost after 1500 ms of silence) and
+ * goodbye ("bye") as DCEP *string* messages, while application messages are always binary. No
+ * werift, no Node API: this file runs in a page.
  *
  * Signaling is non-trickle: the description is returned once ICE gathering has completed (or
  * after `gatherTimeoutMs`), so it already holds every candidate and `localCandidates$` only
  * announces the end of gathering. That keeps the signaling messages to two (rate-limited server).
  */
 
-export interface BrowserHeartbeatOptions {
-  /** A heartbeat is sent on the control channel this often (ms). */
-  intervalMs: number;
-  /** With nothing received on either channel for this long (ms), the peer counts as lost. */
-  timeoutMs: number;
-}
+export type BrowserHeartbeatOptions = HeartbeatTiming;
 
-export interface BrowserPeerOptions {
-  role: 'offerer' | 'answerer';
-  /** Offerer only: reliability of the tokens channel. The answerer learns it from DCEP. */
-  tokens?: TokensReliability;
+export interface BrowserPeerOptions extends PeerLifecycleOptions {
   /** STUN/TURN servers; default none (loopback needs none). */
   iceServers?: RTCIceServer[];
   /**
@@ -38,14 +29,6 @@ export interface BrowserPeerOptions {
    * (`allowHostCandidates()`). Set false for real networks.
    */
   loopbackOnly?: boolean;
-  /** Liveness heartbeat on the control channel; `false` disables it. Default 250 / 1500 ms. */
-  heartbeat?: BrowserHeartbeatOptions | false;
-  /** `send` resolves at once while the channel's bufferedAmount ≤ this (bytes). Default 256 KiB. */
-  highWaterMark?: number;
-  /** A waiting `send` resumes when bufferedAmount drains to this (bufferedAmountLowThreshold). Default 64 KiB. */
-  lowWaterMark?: number;
-  /** Both channels must be open this long (ms) after the offer/answer starts, else `failed`. Default 10 s. */
-  openTimeoutMs?: number;
   /** Longest wait for ICE gathering before the description goes out with what it has (ms). Default 3 s. */
   gatherTimeoutMs?: number;
   /** The RTCPeerConnection constructor (default: the global one). */
@@ -78,41 +61,16 @@ export class BrowserTransportError extends Error {
   }
 }
 
-export const BROWSER_DEFAULT_HEARTBEAT: BrowserHeartbeatOptions = { intervalMs: 250, timeoutMs: 1500 };
-const DEFAULT_HIGH_WATER = 256 * 1024;
-const DEFAULT_LOW_WATER = 64 * 1024;
-const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
+const CODE_OF: Record<PeerErrorKind, BrowserTransportCode> = {
+  state: BrowserTransportCode.BadState,
+  send: BrowserTransportCode.Send,
+  size: BrowserTransportCode.Send,
+  notOpened: BrowserTransportCode.NotOpened,
+};
+const browserErrors = (kind: PeerErrorKind, message: string) => new BrowserTransportError(CODE_OF[kind], message);
+
+export const BROWSER_DEFAULT_HEARTBEAT: BrowserHeartbeatOptions = DEFAULT_HEARTBEAT;
 const DEFAULT_GATHER_TIMEOUT_MS = 3_000;
-/** What werift advertises (and Chromium reports against it); the protocol never sends more. */
-const MAX_MESSAGE_SIZE = 65536;
-const BYE_TEXT = 'bye';
-const CLOSED_LOCALLY = 'closed locally';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** True for an IPv4 loopback address (127.0.0.0/8). */
-function isLoopback(host: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-/**
- * True for a UDP candidate on 127.x (`candidate:...` or `a=candidate:...`). Chromium also offers
- * TCP candidates; werift speaks UDP only.
- */
-export function isLoopbackUdpCandidate(candidate: string): boolean {
-  // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
-  const f = candidate.trim().replace(/^a=/, '').split(/\s+/);
-  return f.length >= 8 && (f[2] ?? '').toLowerCase() === 'udp' && isLoopback(f[4] ?? '');
-}
-
-/** Keeps only the loopback UDP `a=candidate` lines of an SDP. */
-export function keepLoopbackCandidates(sdp: string): string {
-  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
-  return sdp
-    .split(/\r?\n/)
-    .filter((line) => !line.startsWith('a=candidate:') || isLoopbackUdpCandidate(line))
-    .join(eol);
-}
 
 /**
  * Chromium hides the page's host addresses (and gathers no loopback candidate at all) until the
@@ -132,107 +90,20 @@ export async function allowHostCandidates(): Promise<boolean> {
   }
 }
 
-/** A browser data channel as a `ByteChannel` (the browser-specific parts of `QueuedByteChannel`). */
-class BrowserByteChannel extends QueuedByteChannel<Uint8Array<ArrayBuffer>> {
-  constructor(
-    label: 'control' | 'tokens',
-    readonly dc: RTCDataChannel,
-    owner: BrowserPeer,
-    high: number,
-    low: number,
-  ) {
-    dc.binaryType = 'arraybuffer';
-    dc.bufferedAmountLowThreshold = low;
-    super(
-      label,
-      {
-        get bufferedAmount() {
-          return dc.bufferedAmount;
-        },
-        // RTCDataChannel.send copies synchronously, but only from an ArrayBuffer-backed view; a
-        // queued send must not see the caller reuse its buffer, so it gets its own copy.
-        own: (bytes, now) => (now && bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes)),
-        send: (data) => dc.send(data),
-        onBufferedAmountLow: (listener) => {
-          dc.addEventListener('bufferedamountlow', listener);
-          return () => dc.removeEventListener('bufferedamountlow', listener);
-        },
-        state$: owner.state$,
-        sendError: (size) => owner.sendError(size),
-        endedError: (state) => new BrowserTransportError(BrowserTransportCode.Send, `transport ${state}`),
-      },
-      high,
-      low,
-    );
-  }
-}
-
 /** A browser peer with a `control` and a `tokens` channel; the counterpart of WeriftPeer. */
-export class BrowserPeer implements PeerTransport {
+export class BrowserPeer extends PeerLifecycle<RTCDataChannel, Uint8Array<ArrayBuffer>> {
   /** The browser connection, for diagnostics (getStats); the protocol must not use it. */
   readonly pc: RTCPeerConnection;
-  readonly role: 'offerer' | 'answerer';
-  readonly state$: Observable<TransportState>;
-  /** Non-trickle: emits only `null` once gathering is over (the SDP holds the candidates). */
-  readonly localCandidates$: Observable<IceCandidateJson | null>;
-  /** Why the state became `failed` or `closed`, once it has. */
-  failureReason: string | null = null;
-
-  private _state: TransportState = 'new';
-  private readonly stateSubject = new ReplaySubject<TransportState>(1);
-  private readonly candidates = new ReplaySubject<IceCandidateJson | null>();
-  private readonly opts: {
-    loopbackOnly: boolean;
-    heartbeat: BrowserHeartbeatOptions | false;
-    highWaterMark: number;
-    lowWaterMark: number;
-    openTimeoutMs: number;
-    gatherTimeoutMs: number;
-  };
-  private _reliability: TokensReliability;
-  private _control: BrowserByteChannel | null = null;
-  private _tokens: BrowserByteChannel | null = null;
-  private lastRx = 0;
-  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
-  private openTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly gatherTimeoutMs: number;
 
   constructor(options: BrowserPeerOptions) {
-    this.role = options.role;
-    if (options.role === 'answerer' && options.tokens) {
-      throw new BrowserTransportError(BrowserTransportCode.BadState, 'the answerer learns the tokens reliability from the offer; do not pass `tokens`');
-    }
-    this._reliability = options.tokens ?? { mode: 'reliable' };
-    validateReliability(this._reliability);
-    this.opts = {
-      loopbackOnly: options.loopbackOnly ?? true,
-      heartbeat: options.heartbeat === undefined ? BROWSER_DEFAULT_HEARTBEAT : options.heartbeat,
-      highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER,
-      lowWaterMark: options.lowWaterMark ?? DEFAULT_LOW_WATER,
-      openTimeoutMs: options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
-      gatherTimeoutMs: options.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS,
-    };
-    if (!(this.opts.lowWaterMark <= this.opts.highWaterMark)) throw new RangeError('lowWaterMark must be ≤ highWaterMark');
+    super(options, browserErrors);
+    this.gatherTimeoutMs = options.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS;
     const Ctor = options.peerConnection ?? (globalThis as { RTCPeerConnection?: typeof RTCPeerConnection }).RTCPeerConnection;
     if (!Ctor) throw new BrowserTransportError(BrowserTransportCode.NoWebRtc, 'this environment has no RTCPeerConnection');
     this.pc = new Ctor({ iceServers: options.iceServers ?? [] });
-    this.stateSubject.next('new');
-    this.state$ = this.stateSubject.asObservable();
-    this.localCandidates$ = this.candidates.asObservable();
-
-    this.pc.addEventListener('connectionstatechange', () => {
-      const s = this.pc.connectionState;
-      if (s === 'failed') this.terminate('failed', 'ICE/DTLS connection failed');
-      else if (s === 'closed') this.terminate('closed', 'peer connection closed');
-    });
+    this.pc.addEventListener('connectionstatechange', () => this.connectionStateChanged(this.pc.connectionState));
     if (this.role === 'answerer') this.pc.addEventListener('datachannel', (ev) => this.adopt(ev.channel));
-  }
-
-  get state(): TransportState {
-    return this._state;
-  }
-
-  get reliability(): TokensReliability {
-    return this._reliability;
   }
 
   /** The negotiated SCTP limit (Chromium reports the remote's max-message-size), at most 64 KiB. */
@@ -241,101 +112,57 @@ export class BrowserPeer implements PeerTransport {
     return m && Number.isFinite(m) && m > 0 ? Math.min(m, MAX_MESSAGE_SIZE) : MAX_MESSAGE_SIZE;
   }
 
-  get control(): ByteChannel {
-    if (!this._control) throw new BrowserTransportError(BrowserTransportCode.BadState, 'control channel not created yet (signal first)');
-    return this._control;
-  }
-
-  get tokens(): ByteChannel {
-    if (!this._tokens) throw new BrowserTransportError(BrowserTransportCode.BadState, 'tokens channel not created yet (signal first)');
-    return this._tokens;
-  }
-
-  /** What the browser says about the tokens channel (on the answerer: the DCEP announcement). */
-  get tokensChannelInfo(): { ordered: boolean; maxRetransmits: number | null; maxPacketLifeTime: number | null } | null {
-    const dc = this._tokens?.dc;
-    return dc ? { ordered: dc.ordered, maxRetransmits: dc.maxRetransmits, maxPacketLifeTime: dc.maxPacketLifeTime } : null;
-  }
-
-  /** Offerer: creates both channels and returns the offer (with every gathered candidate). */
-  async createOffer(): Promise<SessionDescriptionJson> {
-    if (this.role !== 'offerer') throw new BrowserTransportError(BrowserTransportCode.BadState, 'createOffer: not the offerer');
-    if (this.state !== 'new') throw new BrowserTransportError(BrowserTransportCode.BadState, `createOffer: state is ${this.state}`);
-    this.begin();
-    this.adopt(this.pc.createDataChannel(CONTROL_LABEL, { ordered: true }));
-    this.adopt(this.pc.createDataChannel(TOKENS_LABEL, tokensChannelInit(this._reliability)));
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    return this.gatheredDescription('offer');
-  }
-
-  /** Answerer: applies the offer and returns the answer (with every gathered candidate). */
-  async acceptOffer(offer: SessionDescriptionJson): Promise<SessionDescriptionJson> {
-    if (this.role !== 'answerer') throw new BrowserTransportError(BrowserTransportCode.BadState, 'acceptOffer: not the answerer');
-    if (offer.type !== 'offer') throw new BrowserTransportError(BrowserTransportCode.BadState, `acceptOffer: got ${offer.type}`);
-    if (this.state !== 'new') throw new BrowserTransportError(BrowserTransportCode.BadState, `acceptOffer: state is ${this.state}`);
-    this.begin();
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: this.filterSdp(offer.sdp) });
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
-    return this.gatheredDescription('answer');
-  }
-
-  /** Offerer: applies the answer. */
-  async acceptAnswer(answer: SessionDescriptionJson): Promise<void> {
-    if (this.role !== 'offerer') throw new BrowserTransportError(BrowserTransportCode.BadState, 'acceptAnswer: not the offerer');
-    if (answer.type !== 'answer') throw new BrowserTransportError(BrowserTransportCode.BadState, `acceptAnswer: got ${answer.type}`);
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: this.filterSdp(answer.sdp) });
-  }
-
   /** Adds a trickled remote candidate (non-loopback ones are ignored when loopbackOnly). */
   async addRemoteCandidate(c: IceCandidateJson | null): Promise<void> {
     if (c === null || c.candidate === '') return;
-    if (this.opts.loopbackOnly && !isLoopbackUdpCandidate(c.candidate)) return;
+    if (this.loopbackOnly && !isLoopbackUdpCandidate(c.candidate)) return;
     await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null });
   }
 
-  /** Resolves when both channels are open; rejects if the transport closes or fails first. */
-  opened(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.state$.subscribe((st) => {
-        if (st === 'open') resolve();
-        else if (st === 'closed' || st === 'failed') reject(new BrowserTransportError(BrowserTransportCode.NotOpened, `transport ${st}: ${this.failureReason ?? ''}`));
-      });
+  // ---- the browser's API ----
+
+  protected createChannel(label: string, init: RTCDataChannelInit): RTCDataChannel {
+    return this.pc.createDataChannel(label, init);
+  }
+
+  protected listen(dc: RTCDataChannel, on: ChannelEvents): void {
+    dc.addEventListener('message', (ev: MessageEvent<unknown>) => {
+      const data = ev.data;
+      on.message(typeof data === 'string' ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : undefined);
     });
+    dc.addEventListener('open', () => on.open());
+    dc.addEventListener('close', () => on.closed());
   }
 
-  async close(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'failed') {
-      this.pc.close();
-      return;
-    }
-    const wasOpen = this.state === 'open';
-    this.terminate('closed', CLOSED_LOCALLY);
-    if (wasOpen && this._control) {
-      try {
-        // werift does not act on SCTP ABORT reliably: tell the peer first (sent synchronously,
-        // so it also leaves when the page is unloading)
-        this._control.dc.send(BYE_TEXT);
-        for (let i = 0; i < 10 && this._control.dc.bufferedAmount > 0; i++) await sleep(5);
-        await sleep(5);
-      } catch {
-        // closing anyway
-      }
-    }
+  protected channelIo(dc: RTCDataChannel): ChannelIo<Uint8Array<ArrayBuffer>> {
+    dc.binaryType = 'arraybuffer';
+    return {
+      // RTCDataChannel.send copies synchronously, but only from an ArrayBuffer-backed view; a
+      // queued send must not see the caller reuse its buffer, so it gets its own copy.
+      own: (bytes, now) => (now && bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes)),
+      send: (data) => dc.send(data),
+      onBufferedAmountLow: (listener) => {
+        dc.addEventListener('bufferedamountlow', listener);
+        return () => dc.removeEventListener('bufferedamountlow', listener);
+      },
+    };
+  }
+
+  protected async describeLocal(type: 'offer' | 'answer'): Promise<SessionDescriptionJson> {
+    await this.pc.setLocalDescription(await (type === 'offer' ? this.pc.createOffer() : this.pc.createAnswer()));
+    return this.gatheredDescription(type);
+  }
+
+  protected async applyRemote(type: 'offer' | 'answer', sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type, sdp });
+  }
+
+  protected keepLoopback(sdp: string): string {
+    return keepLoopbackCandidates(sdp);
+  }
+
+  protected closeConnection(): void {
     this.pc.close();
-  }
-
-  /** @internal The error a `send` of `size` bytes would meet now, if any. */
-  sendError(size: number): Error | null {
-    if (this.state !== 'open') return new BrowserTransportError(BrowserTransportCode.Send, `transport is ${this.state}`);
-    if (size === 0) return new BrowserTransportError(BrowserTransportCode.Send, 'empty messages are not supported');
-    if (size > this.maxMessageSize) return new BrowserTransportError(BrowserTransportCode.Send, `message of ${size} bytes exceeds max-message-size ${this.maxMessageSize}`);
-    return null;
-  }
-
-  // ---- internals ----
-
-  private filterSdp(sdp: string): string {
-    return this.opts.loopbackOnly ? keepLoopbackCandidates(sdp) : sdp;
   }
 
   /** The local description once gathering is over (or timed out), filtered. */
@@ -343,7 +170,7 @@ export class BrowserPeer implements PeerTransport {
     const pc = this.pc;
     if (pc.iceGatheringState !== 'complete') {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(finish, this.opts.gatherTimeoutMs);
+        const timer = setTimeout(finish, this.gatherTimeoutMs);
         function finish() {
           clearTimeout(timer);
           pc.removeEventListener('icegatheringstatechange', onChange);
@@ -360,7 +187,7 @@ export class BrowserPeer implements PeerTransport {
     const d = pc.localDescription;
     if (!d) throw new BrowserTransportError(BrowserTransportCode.BadState, 'no local description');
     const sdp = this.filterSdp(d.sdp);
-    if (this.opts.loopbackOnly && !/^a=candidate:/m.test(sdp)) {
+    if (this.loopbackOnly && !/^a=candidate:/m.test(sdp)) {
       const err = new BrowserTransportError(
         BrowserTransportCode.NoLoopbackCandidate,
         'the browser gathered no 127.x UDP candidate: start Chromium with --allow-loopback-in-peer-connection and allow the page to list interfaces (allowHostCandidates)',
@@ -369,81 +196,5 @@ export class BrowserPeer implements PeerTransport {
       throw err;
     }
     return { type, sdp };
-  }
-
-  private begin(): void {
-    this.setState('connecting');
-    this.openTimer = setTimeout(() => {
-      if (this.state === 'connecting') this.terminate('failed', `channels not open within ${this.opts.openTimeoutMs} ms`);
-    }, this.opts.openTimeoutMs);
-  }
-
-  private adopt(dc: RTCDataChannel): void {
-    const label = dc.label;
-    if (label !== CONTROL_LABEL && label !== TOKENS_LABEL) return;
-    const ch = new BrowserByteChannel(label, dc, this, this.opts.highWaterMark, this.opts.lowWaterMark);
-    if (label === CONTROL_LABEL) this._control = ch;
-    else {
-      this._tokens = ch;
-      if (this.role === 'answerer') this._reliability = reliabilityOf(dc);
-    }
-    dc.addEventListener('message', (ev: MessageEvent<unknown>) => {
-      this.lastRx = performance.now();
-      const data = ev.data;
-      if (typeof data === 'string') {
-        // transport signals: heartbeat (liveness only) or an orderly goodbye
-        if (data === BYE_TEXT && label === CONTROL_LABEL) this.terminate('closed', 'closed by the remote peer');
-        return;
-      }
-      if (data instanceof ArrayBuffer) ch.deliver(new Uint8Array(data));
-    });
-    dc.addEventListener('open', () => this.maybeOpen());
-    dc.addEventListener('close', () => {
-      if (this.state !== 'closed' && this.state !== 'failed') this.terminate('closed', `${label} channel closed by the remote peer`);
-    });
-    if (dc.readyState === 'open') this.maybeOpen();
-  }
-
-  private maybeOpen(): void {
-    if (this.state !== 'connecting') return;
-    if (this._control?.dc.readyState !== 'open' || this._tokens?.dc.readyState !== 'open') return;
-    if (this.openTimer) clearTimeout(this.openTimer);
-    this.openTimer = null;
-    this.lastRx = performance.now();
-    this.startHeartbeat();
-    this.setState('open');
-  }
-
-  private startHeartbeat(): void {
-    const hb = this.opts.heartbeat;
-    if (!hb) return;
-    this.heartbeatTimer = startHeartbeat(hb, {
-      lastRx: () => this.lastRx,
-      setLastRx: (t) => (this.lastRx = t),
-      isOpen: () => this.state === 'open',
-      ping: () => this._control?.dc.send(HEARTBEAT_TEXT),
-      lost: (reason) => this.terminate('failed', reason),
-    });
-  }
-
-  private setState(s: TransportState): void {
-    this._state = s;
-    this.stateSubject.next(s);
-  }
-
-  private terminate(state: 'closed' | 'failed', reason: string): void {
-    if (this.state === 'closed' || this.state === 'failed') return;
-    this.failureReason = reason;
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    if (this.openTimer) clearTimeout(this.openTimer);
-    this.heartbeatTimer = null;
-    this.openTimer = null;
-    this.setState(state);
-    this.stateSubject.complete();
-    this._control?.complete();
-    this._tokens?.complete();
-    this.candidates.complete();
-    // the local close() path sends its goodbye first and closes the connection itself
-    if (reason !== CLOSED_LOCALLY) this.pc.close();
   }
 }

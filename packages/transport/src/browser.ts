@@ -26,9 +26,8 @@ export {
   BrowserTransportCode,
   BROWSER_DEFAULT_HEARTBEAT,
   allowHostCandidates,
-  isLoopbackUdpCandidate,
-  keepLoopbackCandidates,
 } from './browser-peer.ts';
+export { isLoopbackUdpCandidate, keepLoopbackCandidates } from './candidates.ts';
 export type { BrowserPeerOptions, BrowserHeartbeatOptions } from './browser-peer.ts';
 export { negotiate } from './negotiate.ts';
 export type { NegotiatingPeer, NegotiationMessage, SignalRelay } from './negotiate.ts';

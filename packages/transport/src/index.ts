@@ -3,15 +3,8 @@
  * negotiate()), plus the werift peer and the Node-only test and diagnostics helpers.
  */
 export * from './browser.ts';
-export {
-  WeriftPeer,
-  DEFAULT_HEARTBEAT,
-  isLoopbackAddress,
-  candidateAddress,
-  stripNonLoopbackCandidates,
-  weriftConfig,
-  iceOptionsFromEnv,
-} from './werift-peer.ts';
+export { WeriftPeer, DEFAULT_HEARTBEAT, weriftConfig, iceOptionsFromEnv } from './werift-peer.ts';
+export { isLoopbackAddress, candidateAddress, stripNonLoopbackCandidates } from './candidates.ts';
 export type { WeriftPeerOptions, HeartbeatOptions, IceOptions } from './werift-peer.ts';
 export { connectInProcess, createPeerPair } from './in-process.ts';
 export { installLossShim } from './loss-shim.ts';

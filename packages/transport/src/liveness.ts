@@ -1,7 +1,7 @@
 /*
  * Peer liveness, shared by WeriftPeer (Node) and BrowserPeer (page): a heartbeat every interval on
  * the control channel, and the peer counted lost after a timeout of silence on both channels.
- * Timers only; the peers own the channels and the state.
+ * Timers only; PeerLifecycle (peer-lifecycle.ts) owns the channels and the state.
  */
 
 /** The heartbeat text message (transport-level, never delivered to the application). */

@@ -93,7 +93,7 @@ function sctpBridge(peer: WeriftPeer): SendBridge {
 
 /** The SCTP stream id of the peer's tokens channel. */
 function tokensStreamId(peer: WeriftPeer): number {
-  const id = (peer.tokens as unknown as { dc: { id?: number } }).dc.id;
+  const id = peer.tokensStreamId;
   if (id === undefined) throw new Error('loss shim: tokens channel has no stream id yet');
   return id;
 }

@@ -5,8 +5,8 @@ import type { ByteChannel, TransportState } from './types.ts';
 /*
  * The `ByteChannel` logic shared by WeriftPeer (Node) and BrowserPeer (page): inbound messages
  * held for the first subscriber, and `send` with backpressure (call order kept, waiting for the
- * channel's bufferedamountlow or the end of the transport). The peers supply the channel through
- * a `ChannelAdapter`; no werift and no Node API here, so the browser entry may import it.
+ * channel's bufferedamountlow or the end of the transport). PeerLifecycle supplies the channel
+ * through a `ChannelAdapter`; no werift and no Node API here, so the browser entry may import it.
  */
 
 /** Inbound messages kept for a channel nobody has subscribed to yet. */
