@@ -6,4 +6,3 @@ export { ChunkStore } from './sender.ts';
 export type { StageToSend } from './sender.ts';
 export { CONTEXT_FREE_MAX_CELLS, SESSION_MODEL_ROLES, hasTextModel, pickCodingModel, sessionModels } from './models.ts';
 export type { SessionModels } from './models.ts';
-export { sessionRelay } from './relay.ts';

@@ -166,7 +166,7 @@ describe('browser entry', () => {
       }
     };
     visit(path.resolve(import.meta.dirname, '../src/browser.ts'));
-    expect([...seen].map((f) => path.basename(f)).sort()).toEqual(['browser.ts', 'client.ts', 'errors.ts', 'messages.ts']);
+    expect([...seen].map((f) => path.basename(f)).sort()).toEqual(['browser.ts', 'client.ts', 'errors.ts', 'messages.ts', 'signal-relay.ts']);
     expect([...external].sort()).toEqual(['rxjs']);
     expect([...typeOnly].sort()).toEqual(['@unimic/transport/browser']);
   });
