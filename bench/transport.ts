@@ -1,6 +1,5 @@
-import { connectSignaling, createSignalingServer } from '../packages/signaling/src/index.ts';
+import { connectSignaling, createSignalingServer, signalRelay } from '../packages/signaling/src/index.ts';
 import { createPeerPair, negotiate, weriftPatchStatus, WeriftPeer } from '../packages/transport/src/index.ts';
-import { sessionRelay } from '../test/fixtures/session-relay.ts';
 import type { SessionDescriptionJson } from '../packages/transport/src/index.ts';
 import { hasChromium, launchChromium } from '../packages/transport/test/chromium-harness.ts';
 import { echoBursts, oneWayBursts } from '../packages/transport/test/latency.ts';
@@ -44,7 +43,7 @@ export const transportSuite: Suite = {
       await assigned;
       const edge = new WeriftPeer({ role: 'offerer', tokens: { mode: 'reliable' } });
       const cloud = new WeriftPeer({ role: 'answerer' });
-      await Promise.all([negotiate(edge, sessionRelay(edgeClient, session)), negotiate(cloud, sessionRelay(cloudClient, session))]);
+      await Promise.all([negotiate(edge, signalRelay(edgeClient, session)), negotiate(cloud, signalRelay(cloudClient, session))]);
       setups.push(performance.now() - t0);
       await Promise.all([edge.close(), cloud.close()]);
       edgeClient.close();

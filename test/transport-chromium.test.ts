@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { connectSignaling, createSignalingServer } from '../packages/signaling/src/index.ts';
+import { connectSignaling, createSignalingServer, signalRelay } from '../packages/signaling/src/index.ts';
 import { WeriftPeer, negotiate } from '../packages/transport/src/index.ts';
-import { sessionRelay } from './fixtures/session-relay.ts';
 import type { SessionDescriptionJson, TokensReliability } from '../packages/transport/src/index.ts';
 import { hasChromium, launchChromium, pageTokensInit } from '../packages/transport/test/chromium-harness.ts';
 import type { ChromiumHarness, ChromiumPage } from '../packages/transport/test/chromium-harness.ts';
@@ -125,7 +124,7 @@ describe.skipIf(chromiumMissing)('werift ↔ Chromium', () => {
       const session = await assigned;
       const peer = new WeriftPeer({ role: 'answerer' });
       open.push(peer);
-      await negotiate(peer, sessionRelay(cloudClient, session));
+      await negotiate(peer, signalRelay(cloudClient, session));
       expect(await pageSession).toBe(session);
       expect(await page.call<boolean>('opened', 5000)).toBe(true);
       expect(peer.reliability).toEqual({ mode: 'maxRetransmits', n: 0 });

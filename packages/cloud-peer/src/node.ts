@@ -3,9 +3,8 @@ import path from 'node:path';
 import { filter, type Subscription } from 'rxjs';
 import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
-import { connectSignaling, type SignalingClient } from '@unimic/signaling';
-import { WeriftPeer, negotiate, type IceOptions, type NegotiationMessage } from '@unimic/transport';
-import { sessionRelay } from '@unimic/session';
+import { connectSignaling, signalRelay, type SignalingClient } from '@unimic/signaling';
+import { WeriftPeer, negotiate, type IceOptions } from '@unimic/transport';
 import { CloudPeer, type CloudPeerOptions } from './cloud-peer.ts';
 import { CLOUD_MODEL_ROLES } from './unified-model.ts';
 
@@ -61,7 +60,7 @@ export async function startCloudWorker(opts: CloudWorkerOptions): Promise<CloudW
       const session = (m as { session: string }).session;
       const transport = new WeriftPeer({ role: 'answerer', ...(opts.ice ?? {}) });
       transports.set(session, transport);
-      negotiate(transport, sessionRelay<NegotiationMessage>(c, session))
+      negotiate(transport, signalRelay(c, session))
         .then(() => {
           const peer = new CloudPeer({ ...opts, transport });
           peers.set(session, peer);

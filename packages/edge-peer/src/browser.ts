@@ -1,6 +1,5 @@
-import { SignalingClient, type WebSocketFactory, type WebSocketLike } from '@unimic/signaling/browser';
-import { BrowserPeer, negotiate, type BrowserHeartbeatOptions, type NegotiationMessage, type TokensReliability } from '@unimic/transport/browser';
-import { sessionRelay } from '@unimic/session';
+import { SignalingClient, signalRelay, type WebSocketFactory, type WebSocketLike } from '@unimic/signaling/browser';
+import { BrowserPeer, negotiate, type BrowserHeartbeatOptions, type TokensReliability } from '@unimic/transport/browser';
 import type { OpenMessage } from '@unimic/protocol';
 import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
 
@@ -66,7 +65,7 @@ export async function connectEdgeBrowser(opts: BrowserEdgeConnectOptions): Promi
       ...(opts.loopbackOnly !== undefined ? { loopbackOnly: opts.loopbackOnly } : {}),
       heartbeat: opts.heartbeat ?? BROWSER_EDGE_HEARTBEAT,
     });
-    await negotiate(transport, sessionRelay<NegotiationMessage>(client, session));
+    await negotiate(transport, signalRelay(client, session));
     const edge = new EdgePeer({ transport, pack: opts.pack, models: opts.models });
     const cloud = await edge.open();
     const peer = transport;

@@ -1,6 +1,5 @@
-import { connectSignaling } from '@unimic/signaling';
-import { WeriftPeer, negotiate, type IceOptions, type NegotiationMessage, type TokensReliability } from '@unimic/transport';
-import { sessionRelay } from '@unimic/session';
+import { connectSignaling, signalRelay } from '@unimic/signaling';
+import { WeriftPeer, negotiate, type IceOptions, type TokensReliability } from '@unimic/transport';
 import type { OpenMessage } from '@unimic/protocol';
 import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
 
@@ -34,7 +33,7 @@ export async function connectEdge(opts: EdgeConnectOptions): Promise<EdgeConnect
   const session = await client.openSession();
   const transport = new WeriftPeer({ role: 'offerer', tokens: opts.tokens ?? { mode: 'reliable' }, ...(opts.ice ?? {}) });
   try {
-    await negotiate(transport, sessionRelay<NegotiationMessage>(client, session));
+    await negotiate(transport, signalRelay(client, session));
     const edge = new EdgePeer({ ...opts, transport });
     const cloud = await edge.open();
     return {

@@ -20,7 +20,6 @@ export type { EarlyChunkLimits } from './early-chunks.ts';
 export { SESSION_LIMITS } from './limits.ts';
 export { CONTEXT_FREE_MAX_CELLS, SESSION_MODEL_ROLES, codingPrompt, hasTextModel, pickCodingModel, sessionModels } from './models.ts';
 export type { RequestCoding, SessionModels } from './models.ts';
-export { sessionRelay } from './relay.ts';
 export { decodeInArrivalOrder } from './operators/decode-in-arrival-order.ts';
 export { readyToGenerate } from './operators/ready-to-generate.ts';
 export type { Readiness, UploadProgress } from './operators/ready-to-generate.ts';

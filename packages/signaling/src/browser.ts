@@ -48,4 +48,5 @@ export type {
   WorkerStatus,
 } from './messages.ts';
 export { SignalingClient } from './client.ts';
+export { signalRelay } from './signal-relay.ts';
 export type { SignalingClientOptions, WebSocketLike, WebSocketFactory, ClientClose } from './client.ts';

@@ -19,11 +19,6 @@ export {
 } from './tokens.ts';
 export type { TokenClaims, MintOptions, VerifyOptions } from './tokens.ts';
 export { createSignalingServer } from './server.ts';
-export type {
-  SignalingServer,
-  SignalingServerOptions,
-  SignalingEvent,
-  SignalingEventName,
-  SessionEndCause,
-} from './server.ts';
+export type { SignalingServer, SignalingServerOptions } from './server.ts';
+export type { SignalingEvent, SignalingEventName, SessionEndCause } from './events.ts';
 export { formatEvent } from './log.ts';

@@ -1,3 +1,5 @@
+import type { ClientLimits } from './messages.ts';
+
 /**
  * Server limits. All of them are on by default and none has an "unlimited" value: 0, negative,
  * non-integer or absurdly large values are refused when the server is created.
@@ -40,6 +42,16 @@ export const DEFAULT_LIMITS: Readonly<SignalingLimits> = Object.freeze({
   maxTokenTtlMs: 10 * 60_000,
   maxConnections: 1_024,
 });
+
+/** The limits a client is told in `welcome` (what it must respect to stay connected). */
+export function clientLimits(l: SignalingLimits): ClientLimits {
+  return {
+    maxMessageBytes: l.maxMessageBytes,
+    messagesPerSecond: l.messagesPerSecond,
+    messageBurst: l.messageBurst,
+    idleTimeoutMs: l.idleTimeoutMs,
+  };
+}
 
 /** Largest delay setTimeout honours (2^31 − 1 ms); longer ones would fire at once. */
 const MAX_MS = 2_147_483_647;

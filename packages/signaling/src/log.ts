@@ -1,4 +1,4 @@
-import type { SignalingEvent } from './server.ts';
+import type { SignalingEvent } from './events.ts';
 
 function value(v: unknown): string {
   if (v === null || v === undefined) return '-';

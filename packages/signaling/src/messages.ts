@@ -1,5 +1,8 @@
 import { SignalingError, SigCode, SERVER_SENT_CODES } from './errors.ts';
 import type { SigCode as SigCodeT } from './errors.ts';
+// Type-only (erased): what `signal` carries is the transport's negotiation message, declared once
+// there. The browser entry is named so nothing here can ever pull werift in.
+import type { IceCandidateJson, NegotiationMessage, SessionDescriptionJson } from '@unimic/transport/browser';
 
 /*
  * The signaling protocol: one JSON object per WebSocket text frame. Every message is validated
@@ -21,26 +24,14 @@ import type { SigCode as SigCodeT } from './errors.ts';
 export type Role = 'edge' | 'cloud';
 export type WorkerStatus = 'available' | 'busy';
 
-/** The fields of RTCIceCandidateInit (browser `toJSON()` adds `usernameFragment`). */
-export interface IceCandidateJson {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-  usernameFragment?: string | null;
-}
-
-export interface SessionDescriptionJson {
-  type: 'offer' | 'answer';
-  sdp: string;
-}
+export type { IceCandidateJson, SessionDescriptionJson };
 
 /**
  * What `signal` carries between the two members: an SDP, or one trickled ICE candidate (null: end of
- * candidates). The same shape as the transport's negotiation messages, without importing them.
+ * candidates): the transport's negotiation message. The server validates it (parseSignalData) and
+ * relays it as it is.
  */
-export type SignalData =
-  | { kind: 'sdp'; description: SessionDescriptionJson }
-  | { kind: 'candidate'; candidate: IceCandidateJson | null };
+export type SignalData = NegotiationMessage;
 
 export type ClientMessage =
   | { type: 'hello'; token: string }

@@ -152,18 +152,22 @@ describe('browser entry', () => {
   it('imports neither ws nor node: modules, transitively', () => {
     const seen = new Set<string>();
     const external = new Set<string>();
+    // `import type` / `export type` are erased: they may name a package the bundle never loads.
+    const typeOnly = new Set<string>();
     const visit = (file: string) => {
       if (seen.has(file)) return;
       seen.add(file);
       const src = readFileSync(file, 'utf8');
-      for (const m of src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)) {
-        const spec = m[1] as string;
+      for (const m of src.matchAll(/^\s*(?:import|export)\s([^'"]*?)from\s+'([^']+)'/gm)) {
+        const spec = m[2] as string;
         if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec));
+        else if (/^type\s/.test(m[1] as string)) typeOnly.add(spec);
         else external.add(spec);
       }
     };
     visit(path.resolve(import.meta.dirname, '../src/browser.ts'));
-    expect([...seen].map((f) => path.basename(f)).sort()).toEqual(['browser.ts', 'client.ts', 'errors.ts', 'messages.ts']);
+    expect([...seen].map((f) => path.basename(f)).sort()).toEqual(['browser.ts', 'client.ts', 'errors.ts', 'messages.ts', 'signal-relay.ts']);
     expect([...external].sort()).toEqual(['rxjs']);
+    expect([...typeOnly].sort()).toEqual(['@unimic/transport/browser']);
   });
 });

@@ -63,11 +63,15 @@ export interface SessionDescriptionJson {
   sdp: string;
 }
 
-/** An ICE candidate as plain JSON (the fields of RTCIceCandidateInit). */
+/**
+ * An ICE candidate as plain JSON (the fields of RTCIceCandidateInit; a browser's `toJSON()` adds
+ * `usernameFragment`, which signaling validates and relays). The one declaration: signaling uses it too.
+ */
 export interface IceCandidateJson {
   candidate: string;
   sdpMid?: string | null;
   sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
 }
 
 /** Data channel labels and the DCEP channel types used on the wire (RFC 8832 §5.1). */
