@@ -43,21 +43,25 @@ export class StepSender {
    */
   async code(step: GeneratedStep, upload: Int32Array, upStages: number): Promise<{ message: StepMessage; chunks: Uint8Array[] }> {
     if (step.step !== this.sent) throw new RangeError(`step ${step.step} after ${this.sent} steps`);
+    // the step message names a set of cells, which the edge reads back ascending: code them in that order
+    const order = Array.from(step.positions.keys()).sort((a, b) => (step.positions[a] as number) - (step.positions[b] as number));
+    const positions = Uint16Array.from(order, (j) => step.positions[j] as number);
+    const tokens = order.map((j) => step.tokens[j] as number);
     const chunks = await this.store.code({
       models: this.coding.models,
       ...(this.coding.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: this.coding.contextFreeMaxCells } : {}),
       context: stepContext(this.plan, upload, upStages, this.committed),
-      positions: step.positions,
-      tokens: step.tokens,
+      positions,
+      tokens,
       ...(this.coding.text ? { text: this.coding.text } : {}),
       stream: this.plan.downStream,
       message: this.plan.task.requestId,
       stage: step.step,
     });
-    const message: StepMessage = { type: 'step', requestId: this.plan.task.requestId, stream: this.plan.downStream, stage: step.step, upStages, cells: subsetMask(this.open, step.positions) };
-    const named = new Set(step.positions);
+    const message: StepMessage = { type: 'step', requestId: this.plan.task.requestId, stream: this.plan.downStream, stage: step.step, upStages, cells: subsetMask(this.open, positions) };
+    const named = new Set(positions);
     this.open = this.open.filter((c) => !named.has(c));
-    step.positions.forEach((p, j) => (this.committed[p] = step.tokens[j] as number));
+    positions.forEach((p, j) => (this.committed[p] = tokens[j] as number));
     this.sent++;
     return { message, chunks };
   }
