@@ -16,7 +16,7 @@ import { createSignalingServer, type SignalingServer } from '@unimic/signaling';
 import { loadCloudPack, startCloudWorker, type CloudWorker } from '@unimic/cloud-peer/node';
 import { cloudModels, type CloudEvent, type ReadinessPolicy } from '@unimic/cloud-peer';
 import { connectEdge, type EdgeConnection } from '@unimic/edge-peer/node';
-import { PreviewRenderer, type EdgeEvent, type EdgeTask } from '@unimic/edge-peer';
+import { PreviewRenderer, type EdgeEvent, type EdgeSetupOptions, type EdgeTask } from '@unimic/edge-peer';
 import type { IceOptions, TokensReliability } from '@unimic/transport';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -63,6 +63,8 @@ export interface LocalStackOptions {
   readonly tokens?: TokensReliability;
   /** The edge's ICE (default loopback only). */
   readonly ice?: IceOptions;
+  /** The edge's setup attempts and progress. */
+  readonly setup?: EdgeSetupOptions;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -102,6 +104,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     models: models.list,
     ...(options.tokens ? { tokens: options.tokens } : {}),
     ...(options.ice ? { ice: options.ice } : {}),
+    ...(options.setup ? { setup: options.setup } : {}),
     ...(options.contextFreeMaxCells !== undefined ? { contextFreeMaxCells: options.contextFreeMaxCells } : {}),
     ...(options.downstreamFirst !== undefined ? { downstreamFirst: options.downstreamFirst } : {}),
   });

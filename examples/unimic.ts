@@ -9,6 +9,7 @@
  *   common: [--steps 8] [--start-after K] [--out DIR] [--pack DIR]
  *   against a remote stack (signaling + cloud worker elsewhere, e.g. another lab namespace):
  *     --signaling ws://HOST:PORT --token T [--tokens reliable|rtx:N|life:MS] [--ice-host ADDR] [--stun stun:HOST:PORT]
+ *     [--setup-attempts N] (default 3: a setup that wedges under loss is retried with a fresh peer)
  *
  * The image is box-downscaled by an integer factor and centre-cropped to the pack's 128x128; the
  * region is in token cells (16x16 grid, end exclusive). Writes the final image and a strip of the
@@ -20,11 +21,11 @@ import { downscaleAndCrop } from '@unimic/models';
 import { readImage, toPng } from '@unimic/models/node';
 import { EXTENSION_SIDES, type ExtensionSide, type TaskName } from '@unimic/protocol';
 import type { EdgeEvent, EdgeTask } from '@unimic/edge-peer';
-import { parseTokensReliability, type IceOptions, type TokensReliability } from '@unimic/transport';
+import { SETUP_RETRY, parseTokensReliability, validateSetupRetry, type IceOptions, type SetupRetryPolicy, type TokensReliability } from '@unimic/transport';
 import { ROOT, runTask, startLocalStack, strip } from './local-stack.ts';
 import { timelineSvg } from './timeline-svg.ts';
 
-const USAGE = 'usage: unimic run <inpaint|outpaint|t2i|vqa> [--image FILE] [--prompt TEXT | --question TEXT] [--region x0,y0,x1,y1] [--side left|right|top|bottom] [--amount N] [--steps N] [--start-after K] [--out DIR] [--pack DIR] [--signaling URL --token T] [--tokens reliable|rtx:N|life:MS] [--ice-host ADDR] [--stun URL]';
+const USAGE = 'usage: unimic run <inpaint|outpaint|t2i|vqa> [--image FILE] [--prompt TEXT | --question TEXT] [--region x0,y0,x1,y1] [--side left|right|top|bottom] [--amount N] [--steps N] [--start-after K] [--out DIR] [--pack DIR] [--signaling URL --token T] [--tokens reliable|rtx:N|life:MS] [--ice-host ADDR] [--stun URL] [--setup-attempts N]';
 const argv = process.argv.slice(2);
 const fail = (msg: string): never => {
   process.stderr.write(`unimic: ${msg}\n${USAGE}\n`);
@@ -64,6 +65,13 @@ const iceHost = flags.get('ice-host');
 const stun = flags.get('stun');
 const ice: IceOptions | undefined = iceHost || stun ? { loopbackOnly: false, ...(iceHost ? { iceHostAddress: iceHost } : {}), ...(stun ? { iceServers: [{ urls: stun }] } : {}) } : signaling ? { loopbackOnly: false } : undefined;
 
+let retry: SetupRetryPolicy = SETUP_RETRY;
+try {
+  if (flags.has('setup-attempts')) retry = validateSetupRetry({ ...SETUP_RETRY, attempts: Number(flags.get('setup-attempts')) });
+} catch (err) {
+  fail((err as Error).message);
+}
+
 const t0 = performance.now();
 const status = (s: string) => process.stderr.write(`\r\x1b[2K${s}`);
 status(signaling ? `connecting to ${signaling}…` : 'starting signaling, cloud worker and edge on loopback…');
@@ -74,6 +82,10 @@ const stack = await startLocalStack({
   ...(signaling ? { remote: { signalingUrl: signaling, token: flags.get('token') as string } } : {}),
   ...(tokens ? { tokens } : {}),
   ...(ice ? { ice } : {}),
+  setup: {
+    retry,
+    onRetry: ({ attempt, attempts, error }) => status(`setup attempt ${attempt} of ${attempts} failed (${error instanceof Error ? error.message : String(error)}); trying again…\n`),
+  },
 });
 let input;
 let grid: Int32Array | undefined;
@@ -123,7 +135,7 @@ if (frames.length > (input ? 1 : 0)) {
   writeFileSync(path.join(outDir, `${task}-frames.png`), toPng(strip(frames)));
 }
 console.log(
-  `${task}: ${run.bytesUp} B up, ${run.bytesDown} B down; first result ${run.firstPreviewMs.toFixed(0)} ms, final ${run.finalMs.toFixed(0)} ms` +
+  `${task}: ${run.bytesUp} B up, ${run.bytesDown} B down; first result ${run.firstPreviewMs.toFixed(0)} ms, final ${run.finalMs.toFixed(0)} ms; setup ${stack.edge.setupMs.toFixed(0)} ms in ${stack.edge.setupAttempts} attempt${stack.edge.setupAttempts === 1 ? '' : 's'}` +
     (answer && answer.type === 'answer' ? `\nanswer: ${answer.text}` : `\nwrote ${path.relative(process.cwd(), outDir)}/${task}.png and ${task}-frames.png`) +
     `\ntimeline: ${path.relative(process.cwd(), outDir)}/${task}-timeline.svg` +
     ` (total ${((performance.now() - t0) / 1000).toFixed(1)} s)`,

@@ -66,10 +66,9 @@ describe.skipIf(notRoot !== null)(`an edge in another network namespace${notRoot
 
     await setRandomDrop(lab.a.ns, 'out', 10);
     await setRandomDrop(lab.b.ns, 'out', 10);
-    // setup under loss can still fail (a known gap: no negotiation retry yet): count tries
-    let lossy = '';
-    for (let tries = 0; tries < 3 && !lossy.includes('inpaint:'); tries++) lossy = await runEdge().catch((err: Error) => err.message);
-    expect(lossy).toMatch(/inpaint: \d+ B up, \d+ B down/);
+    // one run, no retry here: the CLI's setup retries a wedged handshake itself (and says so)
+    const lossy = await runEdge();
+    expect(lossy).toMatch(/inpaint: \d+ B up, \d+ B down; first result \d+ ms, final \d+ ms; setup \d+ ms in [1-3] attempts?/);
     const counters = await readUdpCounters(lab.b.ns);
     expect(counters.out.seen.packets).toBeGreaterThan(counters.out.passed.packets);
   }, 300_000);

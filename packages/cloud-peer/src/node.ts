@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { filter, type Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { connectSignaling, signalRelay, type SignalingClient } from '@unimic/signaling';
@@ -54,13 +54,22 @@ export async function startCloudWorker(opts: CloudWorkerOptions): Promise<CloudW
   let client: SignalingClient;
   let sub: Subscription | undefined;
 
+  /** Negotiations in flight by session: a session closed before it opened abandons its own. */
+  const negotiating = new Map<string, { transport: WeriftPeer; abort: AbortController }>();
+
   const serve = (c: SignalingClient) => {
     sub?.unsubscribe();
-    sub = c.messages$.pipe(filter((m) => m.type === 'session-assigned')).subscribe((m) => {
-      const session = (m as { session: string }).session;
+    sub = c.messages$.subscribe((m) => {
+      if (m.type === 'session-closed') negotiating.get(m.session)?.abort.abort();
+      if (m.type !== 'session-assigned') return;
+      const session = m.session;
+      // an edge retrying setup reopens the same session id: the old attempt is closed first
+      negotiating.get(session)?.abort.abort();
       const transport = new WeriftPeer({ role: 'answerer', ...(opts.ice ?? {}) });
+      const attempt = { transport, abort: new AbortController() };
+      negotiating.set(session, attempt);
       transports.set(session, transport);
-      negotiate(transport, signalRelay(c, session))
+      negotiate(transport, signalRelay(c, session), { signal: attempt.abort.signal })
         .then(() => {
           const peer = new CloudPeer({ ...opts, transport });
           peers.set(session, peer);
@@ -68,14 +77,17 @@ export async function startCloudWorker(opts: CloudWorkerOptions): Promise<CloudW
           transport.state$.subscribe((s) => {
             if (s === 'closed' || s === 'failed') {
               peer.close();
-              peers.delete(session);
-              transports.delete(session);
+              if (peers.get(session) === peer) peers.delete(session);
+              if (transports.get(session) === transport) transports.delete(session);
             }
           });
         })
         .catch(() => {
-          transports.delete(session);
+          if (transports.get(session) === transport) transports.delete(session);
           void transport.close();
+        })
+        .finally(() => {
+          if (negotiating.get(session) === attempt) negotiating.delete(session);
         });
     });
     void c.closed.then(() => {

@@ -1,7 +1,8 @@
-import { SignalingClient, signalRelay, type WebSocketFactory, type WebSocketLike } from '@unimic/signaling/browser';
-import { BrowserPeer, negotiate, type BrowserHeartbeatOptions, type TokensReliability } from '@unimic/transport/browser';
+import { SignalingClient, type WebSocketFactory, type WebSocketLike } from '@unimic/signaling/browser';
+import { BrowserPeer, type BrowserHeartbeatOptions, type TokensReliability } from '@unimic/transport/browser';
 import type { OpenMessage } from '@unimic/protocol';
 import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
+import { setUpEdgeTransport, type EdgeSetupOptions } from './setup.ts';
 
 /*
  * An edge in a browser: the same session as connectEdge (node.ts), with the browser's WebSocket
@@ -14,6 +15,7 @@ export { EdgePeer } from './edge-peer.ts';
 export type { EdgeEvent, EdgePeerOptions, EdgeTask, SizedGrid } from './edge-peer.ts';
 export { PreviewRenderer, fillUnknown } from './preview.ts';
 export type { FillModel } from './preview.ts';
+export type { EdgeSetupOptions, SetupAttemptInfo } from './setup.ts';
 
 export interface BrowserEdgeConnectOptions extends Omit<EdgePeerOptions, 'transport'> {
   readonly signalingUrl: string;
@@ -28,6 +30,8 @@ export interface BrowserEdgeConnectOptions extends Omit<EdgePeerOptions, 'transp
   readonly webSocket?: WebSocketFactory;
   /** Liveness: heartbeat sent every 250 ms; the cloud counts as lost after `timeoutMs` of silence. Default 250 / 5000 ms. */
   readonly heartbeat?: BrowserHeartbeatOptions | false;
+  /** Setup attempts (a wedged handshake is retried with a fresh peer) and progress. */
+  readonly setup?: EdgeSetupOptions;
 }
 
 /**
@@ -47,6 +51,8 @@ export interface BrowserEdgeConnection {
   readonly cloud: OpenMessage;
   /** Signaling connect → protocol session open, ms. */
   readonly setupMs: number;
+  /** Setup attempts it took (1: the first opened). */
+  readonly setupAttempts: number;
   close(): Promise<void>;
 }
 
@@ -57,15 +63,20 @@ export async function connectEdgeBrowser(opts: BrowserEdgeConnectOptions): Promi
   const client = await SignalingClient.connect(opts.signalingUrl, opts.token, { webSocket: opts.webSocket ?? browserWebSocket });
   let transport: BrowserPeer | null = null;
   try {
-    const session = await client.openSession();
-    transport = new BrowserPeer({
-      role: 'offerer',
-      tokens: opts.tokens ?? { mode: 'reliable' },
-      ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
-      ...(opts.loopbackOnly !== undefined ? { loopbackOnly: opts.loopbackOnly } : {}),
-      heartbeat: opts.heartbeat ?? BROWSER_EDGE_HEARTBEAT,
-    });
-    await negotiate(transport, signalRelay(client, session));
+    const setup = await setUpEdgeTransport(
+      client,
+      () =>
+        new BrowserPeer({
+          role: 'offerer',
+          tokens: opts.tokens ?? { mode: 'reliable' },
+          ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
+          ...(opts.loopbackOnly !== undefined ? { loopbackOnly: opts.loopbackOnly } : {}),
+          heartbeat: opts.heartbeat ?? BROWSER_EDGE_HEARTBEAT,
+        }),
+      opts.setup,
+    );
+    transport = setup.transport;
+    const session = setup.session;
     const edge = new EdgePeer({ transport, pack: opts.pack, models: opts.models });
     const cloud = await edge.open();
     const peer = transport;
@@ -75,6 +86,7 @@ export async function connectEdgeBrowser(opts: BrowserEdgeConnectOptions): Promi
       transport: peer,
       session,
       setupMs: performance.now() - t0,
+      setupAttempts: setup.attempts,
       async close() {
         edge.close();
         await peer.close();

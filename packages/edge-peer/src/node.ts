@@ -1,7 +1,8 @@
-import { connectSignaling, signalRelay } from '@unimic/signaling';
-import { WeriftPeer, negotiate, type IceOptions, type TokensReliability } from '@unimic/transport';
+import { connectSignaling } from '@unimic/signaling';
+import { WeriftPeer, type IceOptions, type TokensReliability } from '@unimic/transport';
 import type { OpenMessage } from '@unimic/protocol';
 import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
+import { setUpEdgeTransport, type EdgeSetupOptions } from './setup.ts';
 
 /*
  * An edge in Node: opens a session through the signaling server (which assigns a free cloud
@@ -14,6 +15,8 @@ export interface EdgeConnectOptions extends Omit<EdgePeerOptions, 'transport'> {
   readonly tokens?: TokensReliability;
   /** Which link ICE uses (default: loopback only). */
   readonly ice?: IceOptions;
+  /** Setup attempts (a wedged handshake is retried with a fresh peer) and progress. */
+  readonly setup?: EdgeSetupOptions;
 }
 
 export interface EdgeConnection {
@@ -24,32 +27,36 @@ export interface EdgeConnection {
   readonly cloud: OpenMessage;
   /** Signaling connect → protocol session open, ms. */
   readonly setupMs: number;
+  /** Setup attempts it took (1: the first opened). */
+  readonly setupAttempts: number;
   close(): Promise<void>;
 }
 
 export async function connectEdge(opts: EdgeConnectOptions): Promise<EdgeConnection> {
   const t0 = performance.now();
   const client = await connectSignaling(opts.signalingUrl, opts.token);
-  const session = await client.openSession();
-  const transport = new WeriftPeer({ role: 'offerer', tokens: opts.tokens ?? { mode: 'reliable' }, ...(opts.ice ?? {}) });
+  let transport: WeriftPeer | undefined;
   try {
-    await negotiate(transport, signalRelay(client, session));
+    const setup = await setUpEdgeTransport(client, () => new WeriftPeer({ role: 'offerer', tokens: opts.tokens ?? { mode: 'reliable' }, ...(opts.ice ?? {}) }), opts.setup);
+    transport = setup.transport;
     const edge = new EdgePeer({ ...opts, transport });
     const cloud = await edge.open();
+    const peer = transport;
     return {
       edge,
       cloud,
-      transport,
-      session,
+      transport: peer,
+      session: setup.session,
       setupMs: performance.now() - t0,
+      setupAttempts: setup.attempts,
       async close() {
         edge.close();
-        await transport.close();
+        await peer.close();
         client.close();
       },
     };
   } catch (err) {
-    await transport.close();
+    await transport?.close();
     client.close();
     throw err;
   }

@@ -29,5 +29,7 @@ export {
 } from './browser-peer.ts';
 export { isLoopbackUdpCandidate, keepLoopbackCandidates } from './candidates.ts';
 export type { BrowserPeerOptions, BrowserHeartbeatOptions } from './browser-peer.ts';
-export { negotiate } from './negotiate.ts';
-export type { NegotiatingPeer, NegotiationMessage, SignalRelay } from './negotiate.ts';
+export { NegotiationError, negotiate } from './negotiate.ts';
+export type { NegotiateOptions, NegotiatingPeer, NegotiationMessage, SignalRelay } from './negotiate.ts';
+export { SETUP_RETRY, SetupError, retrySetup, validateSetupRetry } from './setup-retry.ts';
+export type { SetupRetryPolicy } from './setup-retry.ts';

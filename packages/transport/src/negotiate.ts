@@ -26,11 +26,31 @@ export interface NegotiatingPeer {
   opened(): Promise<void>;
 }
 
+export interface NegotiateOptions {
+  /** Give up after this long (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Abandons the negotiation (its signaling session closed, or the caller gave up). */
+  readonly signal?: AbortSignal;
+}
+
+/** negotiate() ran past its time or was abandoned. */
+export class NegotiationError extends Error {
+  override readonly name = 'NegotiationError';
+  constructor(
+    readonly code: 'ERR_NEGOTIATION_TIMEOUT' | 'ERR_NEGOTIATION_ABORTED',
+    message: string,
+  ) {
+    super(message);
+    Object.setPrototypeOf(this, NegotiationError.prototype);
+  }
+}
+
 /**
  * Runs offer/answer and candidate exchange over `relay` until both channels are open.
  * The offerer speaks first; the answerer waits for the offer.
  */
-export async function negotiate(peer: NegotiatingPeer, relay: SignalRelay, timeoutMs = 10_000): Promise<void> {
+export async function negotiate(peer: NegotiatingPeer, relay: SignalRelay, options: NegotiateOptions = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const subs = [
     peer.localCandidates$.subscribe((candidate) => relay.send({ kind: 'candidate', candidate })),
     relay.messages$
@@ -40,8 +60,12 @@ export async function negotiate(peer: NegotiatingPeer, relay: SignalRelay, timeo
   const sdp = (type: 'offer' | 'answer') =>
     firstValueFrom(relay.messages$.pipe(filter((m): m is Extract<NegotiationMessage, { kind: 'sdp' }> => m.kind === 'sdp' && m.description.type === type)));
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`negotiation did not finish within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new NegotiationError('ERR_NEGOTIATION_TIMEOUT', `negotiation did not finish within ${timeoutMs} ms`)), timeoutMs);
+    onAbort = () => reject(new NegotiationError('ERR_NEGOTIATION_ABORTED', 'negotiation abandoned'));
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     await Promise.race([
@@ -60,6 +84,7 @@ export async function negotiate(peer: NegotiatingPeer, relay: SignalRelay, timeo
     ]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     for (const s of subs) s.unsubscribe();
   }
 }
