@@ -11,7 +11,7 @@ import { ImageTokenizer, loadPack, timedRuntime, type InferenceClock, type Loade
 import { folderReader, nativeRuntime, workerRuntime } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { installBrotli, loadBrotli } from '@unimic/protocol';
-import { sessionModels, type SessionModels } from '@unimic/session';
+import { codingModels, type CodingModels } from '@unimic/session';
 import { createSignalingServer, type SignalingServer } from '@unimic/signaling';
 import { loadCloudPack, startCloudWorker, type CloudWorker } from '@unimic/cloud-peer/node';
 import { cloudModels, type CloudEvent, type ReadinessPolicy } from '@unimic/cloud-peer';
@@ -26,7 +26,7 @@ export const DEFAULT_CLOUD_PACK = process.env.UNIMIC_CLOUD_PACK ?? path.join(ROO
 
 export interface LocalStack {
   readonly pack: LoadedPack;
-  readonly models: SessionModels;
+  readonly models: CodingModels;
   readonly tokenizer: ImageTokenizer;
   readonly renderer: PreviewRenderer;
   /** The embedded signaling server (absent against a remote stack). */
@@ -74,7 +74,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   installBrotli(await loadBrotli());
   const pack = await loadPack(folderReader(packDir));
   const clock: InferenceClock = { ms: 0, runs: 0 };
-  const models = await sessionModels(pack, timedRuntime(wasmRuntime(), clock));
+  const models = await codingModels(pack, timedRuntime(wasmRuntime(), clock));
   const tokenizer = await ImageTokenizer.create(pack, nativeRuntime());
   const policy = { ...readiness };
   const cloudEvents: CloudEvent[] = [];

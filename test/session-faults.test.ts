@@ -6,7 +6,7 @@ import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { ErrorCode, installBrotli, loadBrotli } from '@unimic/protocol';
-import { sessionModels, type SessionModels } from '@unimic/session';
+import { codingModels, type CodingModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
 import { CloudPeer, cloudModels, type CloudEvent, type CloudModels } from '@unimic/cloud-peer';
@@ -28,7 +28,7 @@ const region = Array.from({ length: 256 }, (_, i) => i).filter((i) => i >> 4 >= 
 
 describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('a dead edge ends only its own request', () => {
   let pack: LoadedPack;
-  let models: SessionModels;
+  let models: CodingModels;
   let shared: CloudModels;
   const links: { offerer: WeriftPeer; answerer: WeriftPeer }[] = [];
   const clouds: CloudPeer[] = [];
@@ -38,7 +38,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('a dead edge en
   beforeAll(async () => {
     installBrotli(await loadBrotli());
     pack = await loadPack(folderReader(packDir));
-    models = await sessionModels(pack, wasmRuntime());
+    models = await codingModels(pack, wasmRuntime());
     shared = await cloudModels(models, pack);
     for (const who of ['A', 'B'] as const) {
       const link = await connectedPair({ mode: 'reliable' });

@@ -6,7 +6,7 @@ import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { ErrorCode, STREAM_IDS, decodeControl, encodeControl, installBrotli, isProtocolError, loadBrotli, PROTOCOL_VERSION, type ControlMessage } from '@unimic/protocol';
-import { sessionModels, type SessionModels } from '@unimic/session';
+import { codingModels, type CodingModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { EdgePeer } from '@unimic/edge-peer';
 import { connectedPair } from './fixtures/peer-pair.ts';
@@ -24,13 +24,13 @@ const manifest = existsSync(path.join(packDir, 'manifest.json')) ? readFileSync(
 
 describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('edge against a lying cloud', () => {
   let pack: LoadedPack;
-  let models: SessionModels;
+  let models: CodingModels;
   let pair: { offerer: WeriftPeer; answerer: WeriftPeer } | undefined;
 
   beforeAll(async () => {
     installBrotli(await loadBrotli());
     pack = await loadPack(folderReader(packDir));
-    models = await sessionModels(pack, wasmRuntime());
+    models = await codingModels(pack, wasmRuntime());
   }, 60_000);
 
   afterEach(async () => {

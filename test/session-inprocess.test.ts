@@ -6,7 +6,7 @@ import { UNKNOWN, loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { ErrorCode, installBrotli, isProtocolError, loadBrotli } from '@unimic/protocol';
-import { sessionModels, type SessionModels } from '@unimic/session';
+import { codingModels, type CodingModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
 import { CloudPeer, cloudModels, type CloudEvent } from '@unimic/cloud-peer';
@@ -25,7 +25,7 @@ const kodak: Record<string, number[]> = JSON.parse(readFileSync(path.join(root, 
 
 describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('session over werift (in-process pair)', () => {
   let pack: LoadedPack;
-  let models: SessionModels;
+  let models: CodingModels;
   let peers: { offerer: WeriftPeer; answerer: WeriftPeer };
   let cloud: CloudPeer;
   let edge: EdgePeer;
@@ -34,7 +34,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('session over w
   beforeAll(async () => {
     installBrotli(await loadBrotli());
     pack = await loadPack(folderReader(packDir));
-    models = await sessionModels(pack, wasmRuntime());
+    models = await codingModels(pack, wasmRuntime());
     peers = await connectedPair({ mode: 'reliable' });
     cloud = new CloudPeer({
       transport: peers.answerer,

@@ -6,7 +6,7 @@ import { UNKNOWN, loadPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { installBrotli, loadBrotli } from '@unimic/protocol';
-import { sessionModels } from '@unimic/session';
+import { codingModels } from '@unimic/session';
 import { installLossShim, type LossShim, type WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
 import { CloudPeer, digitSampler, type CloudEvent } from '@unimic/cloud-peer';
@@ -34,7 +34,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('partially reli
   beforeAll(async () => {
     installBrotli(await loadBrotli());
     const pack = await loadPack(folderReader(packDir));
-    const models = await sessionModels(pack, wasmRuntime());
+    const models = await codingModels(pack, wasmRuntime());
     peers = await connectedPair({ mode: 'maxRetransmits', n: 0 });
     cloud = new CloudPeer({
       transport: peers.answerer,

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { sessionModels } from '@unimic/session';
+import { codingModels } from '@unimic/session';
 import { cloudModels } from '@unimic/cloud-peer';
 import { startCloudWorker, type CloudWorker } from '@unimic/cloud-peer/node';
 import { EdgePeer, setUpEdgeTransport, type SetupAttemptInfo } from '@unimic/edge-peer';
@@ -51,7 +51,7 @@ describe('setup retry', () => {
     const events: SignalingEvent[] = [];
     server = await createSignalingServer({ port: 0, secret, onEvent: (e) => events.push(e) });
     const pack = await loadPack(folderReader(path.join(root, 'models/default')));
-    const models = await sessionModels(pack, wasmRuntime());
+    const models = await codingModels(pack, wasmRuntime());
     worker = await startCloudWorker({
       signalingUrl: server.url,
       token: mintToken(secret, { role: 'cloud', sub: 'worker-retry' }),

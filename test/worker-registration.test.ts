@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { sessionModels } from '@unimic/session';
+import { codingModels } from '@unimic/session';
 import { cloudModels } from '@unimic/cloud-peer';
 import { startCloudWorker, type CloudWorker } from '@unimic/cloud-peer/node';
 import { connectSignaling, createSignalingServer, generateSecret, mintToken, type SignalingEvent, type SignalingServer } from '@unimic/signaling';
@@ -32,7 +32,7 @@ describe('cloud worker registration', () => {
     servers.push(first);
     const { port } = first.address;
     const pack = await loadPack(folderReader(path.join(root, 'models/default')));
-    const models = await sessionModels(pack, wasmRuntime());
+    const models = await codingModels(pack, wasmRuntime());
     const registered: string[] = [];
     worker = await startCloudWorker({
       signalingUrl: first.url,

@@ -50,7 +50,7 @@ import { generateImage } from './maskgit.ts';
  */
 
 export interface CloudModels {
-  /** Entropy models by chunk-header index (`SessionModels.list`). */
+  /** Entropy models by chunk-header index (`CodingModels.list`). */
   readonly coding: ModelTable;
   /** Image generation without and with a prompt. */
   readonly image: TokenSampler;

@@ -1,4 +1,4 @@
-import type { SessionModels } from '@unimic/session';
+import type { CodingModels } from '@unimic/session';
 import { ErrorCode, ProtocolError } from './deps.ts';
 import type { LoadedPack, Runtime } from './deps.ts';
 import type { CloudModels } from './cloud-peer.ts';
@@ -10,7 +10,7 @@ import { UnifiedModel } from './unified-model.ts';
  * (with or without a prompt) and answers questions; without one, the coding pack's masked entropy
  * models double as (weak, unconditional-ish) generators and the peer offers no VQA.
  */
-export async function cloudModels(coding: SessionModels, codingPack: LoadedPack, cloudPack?: LoadedPack, runtime?: Runtime): Promise<CloudModels> {
+export async function cloudModels(coding: CodingModels, codingPack: LoadedPack, cloudPack?: LoadedPack, runtime?: Runtime): Promise<CloudModels> {
   if (!cloudPack) {
     return { coding: coding.list, image: digitSampler(coding.masked), ...(coding.text ? { imageWithText: digitSampler(coding.text) } : {}) };
   }

@@ -101,7 +101,7 @@ export type EdgeEvent =
 export interface EdgePeerOptions {
   readonly transport: PeerTransport;
   readonly pack: LoadedPack;
-  /** Entropy models by chunk-header index (the cloud's list): `SessionModels.list`. */
+  /** Entropy models by chunk-header index (the cloud's list): `CodingModels.list`. */
   readonly models: ModelTable;
   /** Upload stages up to this many cells are coded with the context-free model (default CONTEXT_FREE_MAX_CELLS). */
   readonly contextFreeMaxCells?: number;

@@ -5,16 +5,16 @@ import { MaskedEntropyModel, staticModel, type LoadedPack, type Runtime, type St
  * from the same pack and compare the names in their `open` messages; every chunk names the model
  * it was coded with, so which model codes a stage is the sender's choice alone (`pickCodingModel`).
  */
-export interface SessionModels {
+export interface CodingModels {
   readonly masked: MaskedEntropyModel;
   readonly text?: MaskedEntropyModel;
   /** By chunk-header index: masked, then text-conditional and static when the pack has them. */
   readonly list: readonly StageEntropyModel[];
 }
 
-export const SESSION_MODEL_ROLES = ['entropy.masked.backbone', 'entropy.masked.head', 'entropy.text.backbone', 'entropy.text.head', 'entropy.text.vocab', 'entropy.static.counts'] as const;
+export const CODING_MODEL_ROLES = ['entropy.masked.backbone', 'entropy.masked.head', 'entropy.text.backbone', 'entropy.text.head', 'entropy.text.vocab', 'entropy.static.counts'] as const;
 
-export async function sessionModels(pack: LoadedPack, runtime: Runtime): Promise<SessionModels> {
+export async function codingModels(pack: LoadedPack, runtime: Runtime): Promise<CodingModels> {
   const masked = await MaskedEntropyModel.fromPack(pack, 'masked', runtime);
   const text = pack.files.has('entropy.text.backbone') ? await MaskedEntropyModel.fromPack(pack, 'text', runtime) : undefined;
   const counts = pack.files.get('entropy.static.counts');

@@ -4,7 +4,7 @@ import { UNKNOWN, loadPack, type StageEntropyModel } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { decodeChunk } from '@unimic/protocol';
-import { CONTEXT_FREE_MAX_CELLS, ChunkStore, SESSION_MODEL_ROLES, StageReceiver, pickCodingModel, readChunk, sessionModels, type StageUpdate } from '../src/index.ts';
+import { CONTEXT_FREE_MAX_CELLS, ChunkStore, CODING_MODEL_ROLES, StageReceiver, pickCodingModel, readChunk, codingModels, type StageUpdate } from '../src/index.ts';
 
 /*
  * Which entropy model codes a stage (the sender's choice, named in every chunk header), and a
@@ -34,8 +34,8 @@ describe('pickCodingModel', () => {
 
 describe('the session models of the default pack', () => {
   it('list masked, text and static; a stage coded context-free decodes exactly and says so in its header', async () => {
-    const pack = await loadPack(folderReader(path.join(root, 'models/default')), [...SESSION_MODEL_ROLES]);
-    const models = await sessionModels(pack, wasmRuntime());
+    const pack = await loadPack(folderReader(path.join(root, 'models/default')), [...CODING_MODEL_ROLES]);
+    const models = await codingModels(pack, wasmRuntime());
     expect(models.list.map((m) => m.name)).toEqual(['masked', 'text', 'static']);
     const grid = Int32Array.from({ length: 256 }, (_, i) => (i * 2654435761) % 8192);
     const store = new ChunkStore();

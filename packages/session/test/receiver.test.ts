@@ -5,7 +5,7 @@ import { UNKNOWN, loadPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
 import { ErrorCode, buildSchedule, decodeChunk } from '@unimic/protocol';
-import { ChunkStore, SESSION_MODEL_ROLES, StageReceiver, readChunk, sessionModels, type ChunkFailure, type ModelTable, type StageUpdate } from '../src/index.ts';
+import { ChunkStore, CODING_MODEL_ROLES, StageReceiver, readChunk, codingModels, type ChunkFailure, type ModelTable, type StageUpdate } from '../src/index.ts';
 
 /*
  * The stage receiver under the arrival orders a real link produces: later stages before earlier
@@ -62,8 +62,8 @@ function uploadReceiver(limits?: ConstructorParameters<typeof StageReceiver>[4])
 }
 
 beforeAll(async () => {
-  const pack = await loadPack(folderReader(path.join(root, 'models/default')), [...SESSION_MODEL_ROLES]);
-  models = (await sessionModels(pack, wasmRuntime())).list;
+  const pack = await loadPack(folderReader(path.join(root, 'models/default')), [...CODING_MODEL_ROLES]);
+  models = (await codingModels(pack, wasmRuntime())).list;
   const store = new ChunkStore();
   chunksByStage = [];
   for (let s = 0; s < stages.length; s++) {

@@ -9,14 +9,14 @@ import {
   ChunkStore,
   DecodeQueue,
   EarlyChunks,
-  SESSION_MODEL_ROLES,
+  CODING_MODEL_ROLES,
   StepReceiver,
   StepSender,
   UploadReceiver,
   UploadSender,
   planRequest,
   readChunk,
-  sessionModels,
+  codingModels,
   type DecodeResult,
   type ModelTable,
   type RequestCoding,
@@ -67,8 +67,8 @@ async function receive(queueOf: (onResult: (r: DecodeResult) => void) => DecodeQ
 }
 
 beforeAll(async () => {
-  const pack = await loadPack(folderReader(path.join(root, 'models/default')), [...SESSION_MODEL_ROLES]);
-  const models: ModelTable = (await sessionModels(pack, wasmRuntime())).list;
+  const pack = await loadPack(folderReader(path.join(root, 'models/default')), [...CODING_MODEL_ROLES]);
+  const models: ModelTable = (await codingModels(pack, wasmRuntime())).list;
   coding = { models, contextFreeMaxCells: 0 };
 }, 120_000);
 
