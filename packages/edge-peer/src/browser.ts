@@ -1,8 +1,7 @@
 import { SignalingClient, type WebSocketFactory, type WebSocketLike } from '@unimic/signaling/browser';
 import { BrowserPeer, type BrowserHeartbeatOptions, type TokensReliability } from '@unimic/transport/browser';
-import type { OpenMessage } from '@unimic/protocol';
-import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
-import { setUpEdgeTransport, type EdgeSetupOptions } from './setup.ts';
+import type { EdgePeerOptions } from './edge-peer.ts';
+import { openEdgeConnection, type EdgeConnectionOf, type EdgeSetupOptions } from './setup.ts';
 
 /*
  * An edge in a browser: the same session as connectEdge (node.ts), with the browser's WebSocket
@@ -43,59 +42,20 @@ export interface BrowserEdgeConnectOptions extends Omit<EdgePeerOptions, 'transp
  */
 export const BROWSER_EDGE_HEARTBEAT: BrowserHeartbeatOptions = { intervalMs: 250, timeoutMs: 5000 };
 
-export interface BrowserEdgeConnection {
-  readonly edge: EdgePeer;
-  readonly transport: BrowserPeer;
-  readonly session: string;
-  /** The cloud's `open`: its pack, models and tasks. */
-  readonly cloud: OpenMessage;
-  /** Signaling connect → protocol session open, ms. */
-  readonly setupMs: number;
-  /** Setup attempts it took (1: the first opened). */
-  readonly setupAttempts: number;
-  close(): Promise<void>;
-}
+export type BrowserEdgeConnection = EdgeConnectionOf<BrowserPeer>;
 
 const browserWebSocket: WebSocketFactory = (url) => new WebSocket(url) as unknown as WebSocketLike;
 
 export async function connectEdgeBrowser(opts: BrowserEdgeConnectOptions): Promise<BrowserEdgeConnection> {
   const t0 = performance.now();
   const client = await SignalingClient.connect(opts.signalingUrl, opts.token, { webSocket: opts.webSocket ?? browserWebSocket });
-  let transport: BrowserPeer | null = null;
-  try {
-    const setup = await setUpEdgeTransport(
-      client,
-      () =>
-        new BrowserPeer({
-          role: 'offerer',
-          tokens: opts.tokens ?? { mode: 'reliable' },
-          ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
-          ...(opts.loopbackOnly !== undefined ? { loopbackOnly: opts.loopbackOnly } : {}),
-          heartbeat: opts.heartbeat ?? BROWSER_EDGE_HEARTBEAT,
-        }),
-      opts.setup,
-    );
-    transport = setup.transport;
-    const session = setup.session;
-    const edge = new EdgePeer({ transport, pack: opts.pack, models: opts.models });
-    const cloud = await edge.open();
-    const peer = transport;
-    return {
-      edge,
-      cloud,
-      transport: peer,
-      session,
-      setupMs: performance.now() - t0,
-      setupAttempts: setup.attempts,
-      async close() {
-        edge.close();
-        await peer.close();
-        client.close();
-      },
-    };
-  } catch (err) {
-    await transport?.close();
-    client.close();
-    throw err;
-  }
+  const makePeer = () =>
+    new BrowserPeer({
+      role: 'offerer',
+      tokens: opts.tokens ?? { mode: 'reliable' },
+      ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
+      ...(opts.loopbackOnly !== undefined ? { loopbackOnly: opts.loopbackOnly } : {}),
+      heartbeat: opts.heartbeat ?? BROWSER_EDGE_HEARTBEAT,
+    });
+  return openEdgeConnection(client, makePeer, opts, opts.setup, t0);
 }

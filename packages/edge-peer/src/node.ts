@@ -1,8 +1,7 @@
 import { connectSignaling } from '@unimic/signaling';
 import { WeriftPeer, type IceOptions, type TokensReliability } from '@unimic/transport';
-import type { OpenMessage } from '@unimic/protocol';
-import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
-import { setUpEdgeTransport, type EdgeSetupOptions } from './setup.ts';
+import type { EdgePeerOptions } from './edge-peer.ts';
+import { openEdgeConnection, type EdgeConnectionOf, type EdgeSetupOptions } from './setup.ts';
 
 /*
  * An edge in Node: opens a session through the signaling server (which assigns a free cloud
@@ -19,45 +18,11 @@ export interface EdgeConnectOptions extends Omit<EdgePeerOptions, 'transport'> {
   readonly setup?: EdgeSetupOptions;
 }
 
-export interface EdgeConnection {
-  readonly edge: EdgePeer;
-  readonly transport: WeriftPeer;
-  readonly session: string;
-  /** The cloud's `open`: its pack, models and tasks. */
-  readonly cloud: OpenMessage;
-  /** Signaling connect → protocol session open, ms. */
-  readonly setupMs: number;
-  /** Setup attempts it took (1: the first opened). */
-  readonly setupAttempts: number;
-  close(): Promise<void>;
-}
+export type EdgeConnection = EdgeConnectionOf<WeriftPeer>;
 
 export async function connectEdge(opts: EdgeConnectOptions): Promise<EdgeConnection> {
   const t0 = performance.now();
   const client = await connectSignaling(opts.signalingUrl, opts.token);
-  let transport: WeriftPeer | undefined;
-  try {
-    const setup = await setUpEdgeTransport(client, () => new WeriftPeer({ role: 'offerer', tokens: opts.tokens ?? { mode: 'reliable' }, ...(opts.ice ?? {}) }), opts.setup);
-    transport = setup.transport;
-    const edge = new EdgePeer({ ...opts, transport });
-    const cloud = await edge.open();
-    const peer = transport;
-    return {
-      edge,
-      cloud,
-      transport: peer,
-      session: setup.session,
-      setupMs: performance.now() - t0,
-      setupAttempts: setup.attempts,
-      async close() {
-        edge.close();
-        await peer.close();
-        client.close();
-      },
-    };
-  } catch (err) {
-    await transport?.close();
-    client.close();
-    throw err;
-  }
+  const makePeer = () => new WeriftPeer({ role: 'offerer', tokens: opts.tokens ?? { mode: 'reliable' }, ...(opts.ice ?? {}) });
+  return openEdgeConnection(client, makePeer, opts, opts.setup, t0);
 }

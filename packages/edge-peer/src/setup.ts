@@ -1,5 +1,7 @@
+import type { OpenMessage } from '@unimic/protocol';
 import { signalRelay, type SignalingClient } from '@unimic/signaling/browser';
-import { negotiate, retrySetup, SETUP_RETRY, type NegotiatingPeer, type SetupRetryPolicy } from '@unimic/transport/browser';
+import { negotiate, retrySetup, SETUP_RETRY, type NegotiatingPeer, type PeerTransport, type SetupRetryPolicy } from '@unimic/transport/browser';
+import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
 
 /*
  * The edge's half of connection setup, the same in Node and the browser: negotiate a fresh peer
@@ -59,4 +61,56 @@ export async function setUpEdgeTransport<P extends NegotiatingPeer & { close(): 
     },
   );
   return { transport, session, attempts };
+}
+
+/** An open protocol session of an edge (`connectEdge` in Node, `connectEdgeBrowser` in a page). */
+export interface EdgeConnectionOf<P> {
+  readonly edge: EdgePeer;
+  readonly transport: P;
+  readonly session: string;
+  /** The cloud's `open`: its pack, models and tasks. */
+  readonly cloud: OpenMessage;
+  /** Signaling connect → protocol session open, ms. */
+  readonly setupMs: number;
+  /** Setup attempts it took (1: the first opened). */
+  readonly setupAttempts: number;
+  close(): Promise<void>;
+}
+
+/**
+ * From a connected signaling client to an open protocol session: transport setup (with retry),
+ * then `open`. Owns `client` from here: closes it, and the transport, on failure and on close().
+ * @param t0 when connecting began (performance.now()), for setupMs
+ */
+export async function openEdgeConnection<P extends NegotiatingPeer & PeerTransport & { close(): Promise<void> }>(
+  client: SignalingClient,
+  makePeer: () => P,
+  edgeOptions: Omit<EdgePeerOptions, 'transport'>,
+  setupOptions: EdgeSetupOptions | undefined,
+  t0: number,
+): Promise<EdgeConnectionOf<P>> {
+  let transport: P | undefined;
+  try {
+    const setup = await setUpEdgeTransport(client, makePeer, setupOptions);
+    const peer = (transport = setup.transport);
+    const edge = new EdgePeer({ ...edgeOptions, transport: peer });
+    const cloud = await edge.open();
+    return {
+      edge,
+      cloud,
+      transport: peer,
+      session: setup.session,
+      setupMs: performance.now() - t0,
+      setupAttempts: setup.attempts,
+      async close() {
+        edge.close();
+        await peer.close();
+        client.close();
+      },
+    };
+  } catch (err) {
+    await transport?.close();
+    client.close();
+    throw err;
+  }
 }
