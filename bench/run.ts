@@ -8,9 +8,10 @@ import { transportSuite } from './transport.ts';
 import { entropySuite } from './entropy.ts';
 import { sessionSuite } from './session.ts';
 import { cloudSuite } from './cloud.ts';
+import { labSuite } from './lab.ts';
 import { formatValue, goalMet, type Metric, type Suite } from './harness.ts';
 
-const suites: Suite[] = [codingSuite, framingSuite, transportSuite, entropySuite, cloudSuite, sessionSuite];
+const suites: Suite[] = [codingSuite, framingSuite, transportSuite, entropySuite, cloudSuite, sessionSuite, labSuite];
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

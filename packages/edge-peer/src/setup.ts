@@ -1,6 +1,6 @@
 import type { OpenMessage } from '@unimic/protocol';
 import { signalRelay, type SignalingClient } from '@unimic/signaling/browser';
-import { negotiate, retrySetup, SETUP_RETRY, type NegotiatingPeer, type PeerTransport, type SetupRetryPolicy } from '@unimic/transport/browser';
+import { negotiate, retrySetup, SETUP_RETRY, type NegotiatingPeer, type PeerTransport, type SetupRetryPolicy, type SignalRelay } from '@unimic/transport/browser';
 import { EdgePeer, type EdgePeerOptions } from './edge-peer.ts';
 
 /*
@@ -21,6 +21,11 @@ export interface EdgeSetupOptions {
   readonly retry?: SetupRetryPolicy;
   /** Called before each retry: for progress lines ("setup: attempt 1 of 4 failed: …"). */
   readonly onRetry?: (info: SetupAttemptInfo) => void;
+  /**
+   * Wraps each attempt's signaling relay before negotiation sees it: the network lab rewrites
+   * candidates there to put its impairment relay on the ICE path (lab/ice-path.ts).
+   */
+  readonly signals?: (relay: SignalRelay, attempt: number) => SignalRelay;
 }
 
 export interface EdgeSetup<P> {
@@ -44,7 +49,8 @@ export async function setUpEdgeTransport<P extends NegotiatingPeer & { close(): 
       attempts = n;
       const peer = makePeer();
       try {
-        await negotiate(peer, signalRelay(client, session), { timeoutMs: policy.attemptTimeoutMs });
+        const relay = signalRelay(client, session);
+        await negotiate(peer, opts.signals ? opts.signals(relay, n) : relay, { timeoutMs: policy.attemptTimeoutMs });
         return peer;
       } catch (err) {
         await peer.close();
