@@ -4,9 +4,10 @@ import { bpeDecode, bpeEncode, buildSchedule } from '@unimic/protocol';
 import { ImageTokenizer, MaskedEntropyModel, UNKNOWN, loadPack, type LoadedPack, type PlanarImage } from '@unimic/models';
 import { folderReader, nativeRuntime } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { SceneClassifier, UnifiedModel, generateImage, scoreReadings, type AttributeScores, type SceneReading } from '@unimic/cloud-peer';
+import { UnifiedModel, generateImage } from '@unimic/cloud-peer';
 import { fillUnknown } from '@unimic/edge-peer';
-import { loadHeldOutScenes, type HeldOutScene } from '../test/fixtures/scenes.ts';
+import { SceneClassifier, scoreReadings, type AttributeScores, type SceneReading } from '../eval/scene-classifier.ts';
+import { loadHeldOutScenes, type HeldOutScene } from '../eval/scenes.ts';
 import { median, type Metric, type Suite } from './harness.ts';
 
 /*
