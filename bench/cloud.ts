@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { bpeDecode, bpeEncode, buildSchedule } from '../packages/protocol/src/index.ts';
-import { ImageTokenizer, MaskedEntropyModel, UNKNOWN, loadPack, type LoadedPack, type PlanarImage } from '../packages/models/src/index.ts';
-import { folderReader, nativeRuntime } from '../packages/models/src/node.ts';
-import { wasmRuntime } from '../packages/models/src/wasm.ts';
-import { SceneClassifier, UnifiedModel, generateImage, scoreReadings, type AttributeScores, type SceneReading } from '../packages/cloud-peer/src/index.ts';
-import { fillUnknown } from '../packages/edge-peer/src/preview.ts';
-import { loadHeldOutScenes, type HeldOutScene } from '../test/fixtures/scenes.ts';
+import { bpeDecode, bpeEncode, buildSchedule } from '@unimic/protocol';
+import { ImageTokenizer, MaskedEntropyModel, UNKNOWN, loadPack, type LoadedPack, type PlanarImage } from '@unimic/models';
+import { folderReader, nativeRuntime } from '@unimic/models/node';
+import { wasmRuntime } from '@unimic/models/wasm';
+import { UnifiedModel, generateImage } from '@unimic/cloud-peer';
+import { fillUnknown } from '@unimic/edge-peer';
+import { SceneClassifier, scoreReadings, type AttributeScores, type SceneReading } from '../eval/scene-classifier.ts';
+import { loadHeldOutScenes, type HeldOutScene } from '../eval/scenes.ts';
 import { median, type Metric, type Suite } from './harness.ts';
 
 /*

@@ -3,7 +3,7 @@ import {
   RangeEncoder,
   TableBuilder,
   type FrequencyTable,
-} from '../packages/protocol/src/coding/index.ts';
+} from '@unimic/protocol';
 import { gaussian, median, rng, timeRuns, type Suite } from './harness.ts';
 
 const ALPHABET = 8192;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TableBuilder, bpeEncode, buildSchedule, decodeChunk, type Schedule, type ScheduleKind } from '../packages/protocol/src/index.ts';
+import { TableBuilder, bpeEncode, buildSchedule, decodeChunk, type Schedule, type ScheduleKind } from '@unimic/protocol';
 import {
   AutoregressiveModel,
   MaskedEntropyModel,
@@ -13,9 +13,9 @@ import {
   uniformModel,
   type LoadedPack,
   type StageEntropyModel,
-} from '../packages/models/src/index.ts';
-import { folderReader } from '../packages/models/src/node.ts';
-import { wasmRuntime } from '../packages/models/src/wasm.ts';
+} from '@unimic/models';
+import { folderReader } from '@unimic/models/node';
+import { wasmRuntime } from '@unimic/models/wasm';
 import { median, type Metric, type Suite } from './harness.ts';
 
 /*
@@ -215,8 +215,8 @@ export const entropySuite: Suite = {
     // the tokenizer itself on Kodak, when the images are on this machine (evaluation data, not committed)
     const kodakDir = process.env.UNIMIC_KODAK ?? path.join(root, '../shared/data/kodak');
     if (existsSync(path.join(kodakDir, 'kodim01.png'))) {
-      const { ImageTokenizer, downscaleAndCrop, psnr } = await import('../packages/models/src/index.ts');
-      const { nativeRuntime, readPng } = await import('../packages/models/src/node.ts');
+      const { ImageTokenizer, downscaleAndCrop, psnr } = await import('@unimic/models');
+      const { nativeRuntime, readPng } = await import('@unimic/models/node');
       const tok = await ImageTokenizer.create(await loadPack(folderReader(packDir), ['tokenizer.encoder', 'tokenizer.decoder']), nativeRuntime());
       let sum = 0;
       for (let i = 1; i <= 24; i++) {

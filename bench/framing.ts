@@ -1,7 +1,4 @@
-import { TableBuilder, type FrequencyTable } from '../packages/protocol/src/coding/index.ts';
-import { encodeStage } from '../packages/protocol/src/framing/index.ts';
-import { buildSchedule } from '../packages/protocol/src/schedule/index.ts';
-import { decodeChunk, headerLength } from '../packages/protocol/src/wire/index.ts';
+import { TableBuilder, buildSchedule, decodeChunk, encodeStage, headerLength, type FrequencyTable } from '@unimic/protocol';
 import { gaussian, rng, type Suite } from './harness.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { createRng } from '../packages/protocol/src/schedule/index.ts';
+import { createRng } from '@unimic/protocol';
 
 /**
  * A tiny benchmark harness: suites report named metrics; the runner prints a table or, with

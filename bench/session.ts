@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { EdgeTask } from '../packages/edge-peer/src/index.ts';
+import type { EdgeTask } from '@unimic/edge-peer';
 import { DEFAULT_PACK, runTask, startLocalStack, type TaskRun } from '../examples/local-stack.ts';
 import { median, type Suite } from './harness.ts';
 

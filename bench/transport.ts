@@ -1,6 +1,6 @@
-import { connectSignaling, createSignalingServer, signalRelay } from '../packages/signaling/src/index.ts';
-import { createPeerPair, negotiate, weriftPatchStatus, WeriftPeer } from '../packages/transport/src/index.ts';
-import type { SessionDescriptionJson } from '../packages/transport/src/index.ts';
+import { connectSignaling, createSignalingServer, signalRelay } from '@unimic/signaling';
+import { createPeerPair, negotiate, weriftPatchStatus, WeriftPeer } from '@unimic/transport';
+import type { SessionDescriptionJson } from '@unimic/transport';
 import { hasChromium, launchChromium } from '../packages/transport/test/chromium-harness.ts';
 import { echoBursts, oneWayBursts } from '../packages/transport/test/latency.ts';
 import { median, percentile, type Suite } from './harness.ts';

@@ -10,7 +10,7 @@ import { lastValueFrom, tap, toArray } from 'rxjs';
 import { ImageTokenizer, loadPack, timedRuntime, type InferenceClock, type LoadedPack, type PlanarImage } from '@unimic/models';
 import { folderReader, nativeRuntime, workerRuntime } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { installBrotli, loadBrotli } from '@unimic/protocol';
+import { ensureBrotli } from '@unimic/protocol';
 import { codingModels, type CodingModels } from '@unimic/session';
 import { createSignalingServer, type SignalingServer } from '@unimic/signaling';
 import { loadCloudPack, startCloudWorker, type CloudWorker } from '@unimic/cloud-peer/node';
@@ -71,7 +71,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const packDir = options.packDir ?? DEFAULT_PACK;
   const cloudPackDir = options.cloudPackDir ?? DEFAULT_CLOUD_PACK;
   const readiness = options.readiness ?? { afterStages: 3, deadlineMs: 30_000 };
-  installBrotli(await loadBrotli());
+  await ensureBrotli();
   const pack = await loadPack(folderReader(packDir));
   const clock: InferenceClock = { ms: 0, runs: 0 };
   const models = await codingModels(pack, timedRuntime(wasmRuntime(), clock));

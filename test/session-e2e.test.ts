@@ -13,7 +13,7 @@ import { folderReader, nativeRuntime } from '@unimic/models/node';
 import { bpeDecode, bpeEncode } from '@unimic/protocol';
 import { CLOUD_MODEL_ROLES, UnifiedModel } from '@unimic/cloud-peer';
 import { processes } from './fixtures/processes.ts';
-import { loadHeldOutScenes, type HeldOutScene } from './fixtures/scenes.ts';
+import { loadHeldOutScenes, type HeldOutScene } from '../eval/scenes.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const packDir = process.env.UNIMIC_PACK ?? path.join(root, 'models/default');

@@ -5,7 +5,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { ErrorCode, installBrotli, loadBrotli } from '@unimic/protocol';
+import { ErrorCode, ensureBrotli } from '@unimic/protocol';
 import { codingModels, type CodingModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
@@ -36,7 +36,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('a dead edge en
   const events: { who: 'A' | 'B'; e: CloudEvent }[] = [];
 
   beforeAll(async () => {
-    installBrotli(await loadBrotli());
+    await ensureBrotli();
     pack = await loadPack(folderReader(packDir));
     models = await codingModels(pack, wasmRuntime());
     shared = await cloudModels(models, pack);

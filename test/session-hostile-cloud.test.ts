@@ -5,7 +5,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { ErrorCode, STREAM_IDS, decodeControl, encodeControl, installBrotli, isProtocolError, loadBrotli, PROTOCOL_VERSION, type ControlMessage } from '@unimic/protocol';
+import { ErrorCode, STREAM_IDS, decodeControl, encodeControl, ensureBrotli, isProtocolError, PROTOCOL_VERSION, type ControlMessage } from '@unimic/protocol';
 import { codingModels, type CodingModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { EdgePeer } from '@unimic/edge-peer';
@@ -28,7 +28,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('edge against a
   let pair: { offerer: WeriftPeer; answerer: WeriftPeer } | undefined;
 
   beforeAll(async () => {
-    installBrotli(await loadBrotli());
+    await ensureBrotli();
     pack = await loadPack(folderReader(packDir));
     models = await codingModels(pack, wasmRuntime());
   }, 60_000);

@@ -5,7 +5,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { UNKNOWN, loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { ErrorCode, installBrotli, isProtocolError, loadBrotli } from '@unimic/protocol';
+import { ErrorCode, ensureBrotli, isProtocolError } from '@unimic/protocol';
 import { codingModels, type CodingModels } from '@unimic/session';
 import type { WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
@@ -32,7 +32,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('session over w
   const cloudEvents: CloudEvent[] = [];
 
   beforeAll(async () => {
-    installBrotli(await loadBrotli());
+    await ensureBrotli();
     pack = await loadPack(folderReader(packDir));
     models = await codingModels(pack, wasmRuntime());
     peers = await connectedPair({ mode: 'reliable' });

@@ -5,7 +5,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { UNKNOWN, loadPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { installBrotli, loadBrotli } from '@unimic/protocol';
+import { ensureBrotli } from '@unimic/protocol';
 import { codingModels } from '@unimic/session';
 import { installLossShim, type LossShim, type WeriftPeer } from '@unimic/transport';
 import { connectedPair } from './fixtures/peer-pair.ts';
@@ -32,7 +32,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('partially reli
   const cloudEvents: CloudEvent[] = [];
 
   beforeAll(async () => {
-    installBrotli(await loadBrotli());
+    await ensureBrotli();
     const pack = await loadPack(folderReader(packDir));
     const models = await codingModels(pack, wasmRuntime());
     peers = await connectedPair({ mode: 'maxRetransmits', n: 0 });

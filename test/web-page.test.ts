@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../packages/transport/test/chromium-harness.ts';
 import { startWebServer, type WebServer } from '../examples/progressive-web/server.ts';
 import type { RunSummary } from '../examples/progressive-web/app.ts';
-import { bpeEncode, compressText, installBrotli, loadBrotli } from '../packages/protocol/src/index.ts';
+import { bpeEncode, compressText, ensureBrotli } from '../packages/protocol/src/index.ts';
 
 /*
  * The progressive-rendering page end to end, no mocks: the server bundles the page, starts
@@ -29,7 +29,7 @@ describe.skipIf(!existsSync(CHROMIUM_PATH) || !hasPack)('progressive web page in
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    installBrotli(await loadBrotli());
+    await ensureBrotli();
     web = await startWebServer({ port: 0, log: () => undefined });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });

@@ -1,6 +1,6 @@
 /** The edge this tab runs: the pack (fetched, SHA-256 checked), the tokenizer and the session's entropy models. */
 import { ImageTokenizer, loadPack, parseManifest, timedRuntime, type InferenceClock, type LoadedPack, type PackRole } from '@unimic/models';
-import { installBrotli, loadBrotli } from '@unimic/protocol';
+import { ensureBrotli } from '@unimic/protocol';
 import { CODING_MODEL_ROLES, codingModels, type CodingModels } from '@unimic/session';
 import { PreviewRenderer } from '@unimic/edge-peer/browser';
 import { fetchOk } from './dom.ts';
@@ -16,7 +16,7 @@ export interface Edge {
 
 export async function loadEdge(progress: (text: string) => void): Promise<Edge> {
   progress('loading Brotli (wasm)…');
-  installBrotli(await loadBrotli());
+  await ensureBrotli();
   const manifestBytes = new Uint8Array(await (await fetchOk('/pack/manifest.json')).arrayBuffer());
   const manifest = parseManifest(JSON.parse(new TextDecoder().decode(manifestBytes)));
   const listed = [...manifest.models, ...manifest.assets];

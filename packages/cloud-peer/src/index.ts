@@ -6,5 +6,3 @@ export type { CloudVocab } from './cloud-vocab.ts';
 export { CloudPeer } from './cloud-peer.ts';
 export type { CloudEvent, CloudModels, CloudPeerOptions, ReadinessPolicy } from './cloud-peer.ts';
 export { checkCompatible, cloudModels } from './models.ts';
-export { SceneClassifier, scoreReadings } from './scene-classifier.ts';
-export type { AttributeScores, RegionLabel, SceneReading } from './scene-classifier.ts';

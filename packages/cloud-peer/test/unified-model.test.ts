@@ -5,7 +5,7 @@ import { UNKNOWN, loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader, nativeRuntime } from '@unimic/models/node';
 import { ErrorCode, bpeDecode, bpeEncode, isProtocolError } from '@unimic/protocol';
 import { CLOUD_MODEL_ROLES, UnifiedModel, checkCompatible, generateImage, openAfterStep, type ImageGenerationRequest, type ImageStep } from '../src/index.ts';
-import { loadHeldOutScenes } from '../../../test/fixtures/scenes.ts';
+import { loadHeldOutScenes } from '../../../eval/scenes.ts';
 
 /*
  * The cloud pack's unified Transformer, run for real (onnxruntime-node): the MaskGIT step stream

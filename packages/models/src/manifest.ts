@@ -24,7 +24,7 @@ export const MODEL_ROLES = [
   // and its image head (features → 8192 logits). Only the cloud runs them: any runtime will do.
   'cloud.backbone',
   'cloud.image-head',
-  // Evaluation only: the scene attribute classifier (text-to-image attribute accuracy).
+  // Evaluation only: the scene attribute classifier (text-to-image attribute accuracy; eval/scene-classifier.ts).
   'eval.scene-classifier',
 ] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];

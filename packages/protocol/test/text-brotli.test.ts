@@ -51,6 +51,45 @@ describe('loading', () => {
       expect.objectContaining({ code: ErrorCode.InvalidArgument, name: 'ProtocolError' }),
     );
   });
+
+  it('ensureBrotli loads and installs once: concurrent and later calls share one promise', async () => {
+    vi.resetModules();
+    const real = await import('../src/text/brotli-node.ts');
+    const loadBrotliNode = vi.fn(real.loadBrotliNode);
+    vi.doMock('../src/text/brotli-node.ts', () => ({ loadBrotliNode }));
+    try {
+      const fresh = await import('../src/text/index.ts');
+      expect(() => fresh.compressText('x')).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+      const first = fresh.ensureBrotli();
+      const second = fresh.ensureBrotli();
+      expect(second).toBe(first);
+      await expect(Promise.all([first, second, fresh.ensureBrotli()])).resolves.toEqual([undefined, undefined, undefined]);
+      await fresh.ensureBrotli();
+      expect(fresh.ensureBrotli()).toBe(first);
+      expect(loadBrotliNode).toHaveBeenCalledTimes(1);
+      expect(fresh.decompressText(fresh.compressText('ensured'))).toBe('ensured');
+    } finally {
+      vi.doUnmock('../src/text/brotli-node.ts');
+    }
+  });
+
+  it('ensureBrotli retries after a failed load', async () => {
+    vi.resetModules();
+    const real = await import('../src/text/brotli-node.ts');
+    const loadBrotliNode = vi.fn(real.loadBrotliNode).mockImplementationOnce(() => {
+      throw new Error('no wasm');
+    });
+    vi.doMock('../src/text/brotli-node.ts', () => ({ loadBrotliNode }));
+    try {
+      const fresh = await import('../src/text/index.ts');
+      await expect(fresh.ensureBrotli()).rejects.toThrow('no wasm');
+      await fresh.ensureBrotli();
+      expect(loadBrotliNode).toHaveBeenCalledTimes(2);
+      expect(fresh.decompressText(fresh.compressText('again'))).toBe('again');
+    } finally {
+      vi.doUnmock('../src/text/brotli-node.ts');
+    }
+  });
 });
 
 describe('compressText / decompressText', () => {

@@ -1,6 +1,6 @@
 /**
  * Loads brotli-wasm for the current environment and installs it for compressText /
- * decompressText. Call once at startup: `await loadBrotli()`.
+ * decompressText. Call at startup: `await ensureBrotli()` (or `await loadBrotli()` for the instance).
  *
  * Browser: the package's `browser` / `import` conditions give a build whose default export
  * is a promise of the initialised module. Node: see brotli-node.ts. The Node loader is
@@ -32,7 +32,7 @@ async function load(): Promise<BrotliImpl> {
   return brotli;
 }
 
-/** Idempotent: later calls share the first load. */
+/** Idempotent: later calls share the first load. Installs the instance it loads. */
 export function loadBrotli(): Promise<BrotliImpl> {
   if (loading === undefined) {
     loading = load().catch((err: unknown) => {
@@ -41,4 +41,26 @@ export function loadBrotli(): Promise<BrotliImpl> {
     });
   }
   return loading;
+}
+
+let ensuring: Promise<void> | undefined;
+
+/**
+ * Loads brotli-wasm and installs it for compressText / decompressText, once: concurrent and later
+ * callers share one promise (a failed load is retried by the next call). Browser-safe like
+ * loadBrotli.
+ */
+export function ensureBrotli(): Promise<void> {
+  if (ensuring === undefined) {
+    ensuring = loadBrotli().then(
+      (brotli) => {
+        installBrotli(brotli);
+      },
+      (err: unknown) => {
+        ensuring = undefined;
+        throw err;
+      },
+    );
+  }
+  return ensuring;
 }

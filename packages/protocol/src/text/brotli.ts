@@ -174,7 +174,7 @@ function codec(): TextCodec {
   return installed;
 }
 
-/** UTF-8 + Brotli (quality 11). Needs loadBrotli() / installBrotli() first. */
+/** UTF-8 + Brotli (quality 11). Needs ensureBrotli() (or loadBrotli() / installBrotli()) first. */
 export function compressText(text: string): Uint8Array {
   return codec().compressText(text);
 }

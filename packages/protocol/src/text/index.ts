@@ -15,5 +15,5 @@ export type {
   DecompressOptions,
   TextCodec,
 } from './brotli.ts';
-export { loadBrotli } from './brotli-load.ts';
+export { ensureBrotli, loadBrotli } from './brotli-load.ts';
 // brotli-node.ts is deliberately not re-exported: it imports node:module.

@@ -1,12 +1,13 @@
-import { ErrorCode, ProtocolError } from './deps.ts';
-import type { InferenceSessionLike, LoadedPack, PlanarImage, Runtime, TensorLike } from './deps.ts';
+import type { InferenceSessionLike, LoadedPack, PlanarImage, Runtime, TensorLike } from '@unimic/models';
+import { ErrorCode, ProtocolError } from '@unimic/protocol';
 
 /*
  * The cloud pack's scene attribute classifier (training/scene_classifier.py), our analogue of
  * CLIP-T: it reads a 128x128 scene and says, for each of its five regions (left, right, top,
  * bottom, centre), whether the region is empty or which shape, colour and size its object has,
  * plus the background colour. Text-to-image attribute accuracy compares these readings of a
- * generated image with the scene whose caption was the prompt. Evaluation only.
+ * generated image with the scene whose caption was the prompt. Evaluation only (bench/cloud.ts):
+ * the cloud peer never runs it, so it lives here rather than in @unimic/cloud-peer.
  */
 
 /** Per region: [shape (0 = empty, 1 + shape index), colour index, size index]. */
