@@ -14,7 +14,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { ImageTokenizer, UNKNOWN, downscaleAndCrop, loadPack, psnr, type PlanarImage } from '@unimic/models';
 import { folderReader, nativeRuntime, readImage } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
-import { installBrotli, loadBrotli } from '@unimic/protocol';
+import { ensureBrotli } from '@unimic/protocol';
 import { codingModels } from '@unimic/session';
 import { connectEdge } from '@unimic/edge-peer/node';
 import { PreviewRenderer, type EdgeEvent, type EdgeTask } from '@unimic/edge-peer';
@@ -30,7 +30,7 @@ const iceHost = process.env.ICE_HOST ?? '';
 if (!signalingUrl || !iceHost) throw new Error('edge-agent needs SIGNALING_URL and ICE_HOST');
 const deadlineMs = Number(process.env.SESSION_DEADLINE_MS ?? 90_000);
 
-installBrotli(await loadBrotli());
+await ensureBrotli();
 const pack = await loadPack(folderReader(process.env.UNIMIC_PACK ?? path.join(ROOT, 'models/default')));
 const models = await codingModels(pack, wasmRuntime());
 const tokenizer = await ImageTokenizer.create(pack, nativeRuntime());
