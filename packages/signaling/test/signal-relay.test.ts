@@ -2,7 +2,7 @@
  * signalRelay: a real SignalingClient against a real server on 127.0.0.1. The relay carries the
  * transport's negotiation messages of its own session only, both ways, and ends with the client.
  */
-import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NegotiationMessage, SignalRelay } from '@unimic/transport/browser';
 import type { SignalingClient } from '../src/client.ts';
@@ -70,7 +70,8 @@ describe('signalRelay', () => {
     const { cloud, edge1 } = await twoSessions();
     const cloud1 = signalRelay(cloud, 's1');
     const all = lastValueFrom(cloud1.messages$.pipe(toArray()));
-    const closed = firstValueFrom(cloud.messages$.pipe(take(1)));
+    // (the worker's own session-assigned for s2 may still be on its way: wait for the close itself)
+    const closed = firstValueFrom(cloud.messages$.pipe(filter((m) => m.type === 'session-closed'), take(1)));
     edge1.leave('s1'); // the worker gets session-closed: not a negotiation message
     expect(await withTimeout(closed, 5000, 'session-closed')).toEqual({ type: 'session-closed', session: 's1', reason: 'peer-left' });
     cloud.close();
