@@ -66,10 +66,18 @@ export interface DecodeResult {
   readonly failures: ChunkFailure[];
 }
 
-/** The NACK that asks the sender for a failed chunk again (none for a chunk without a readable header). */
+/**
+ * Refusals a resend cannot repair: the receiver holds the chunk already, or the sender's same bytes
+ * are too large again. NACKing them made the sender answer with the same bytes, refused again —
+ * an endless exchange (one duplicate copy: 206 NACKs a second from the edge, 965 from the cloud).
+ */
+const NOT_REPAIRED_BY_RESEND: ReadonlySet<string> = new Set([ErrorCode.Duplicate, ErrorCode.Oversized]);
+
+/** The NACK that asks the sender for a failed chunk again (none for a chunk without a readable header, or one a resend cannot repair). */
 export function nackFor(failure: ChunkFailure): NackMessage | undefined {
   const h = failure.header;
-  return h ? { type: 'nack', stream: h.stream, message: h.message, stage: h.stage, chunks: [h.chunkIndex] } : undefined;
+  if (!h || NOT_REPAIRED_BY_RESEND.has(failure.error.code)) return undefined;
+  return { type: 'nack', stream: h.stream, message: h.message, stage: h.stage, chunks: [h.chunkIndex] };
 }
 
 /** Models by the chunk header's model index. */

@@ -14,6 +14,7 @@ import {
   StepSender,
   UploadReceiver,
   UploadSender,
+  nackFor,
   planRequest,
   readChunk,
   codingModels,
@@ -166,6 +167,27 @@ describe('generation: StepSender → StepReceiver', () => {
     receiver.announce(steps[0]!.message);
     // step 1's bitmap is over the cells still open after step 0; step 0's again no longer fits
     expect(code(() => receiver.announce({ ...steps[0]!.message, stage: 1 }))).not.toBe('accepted');
+  }, 60_000);
+
+  it('a duplicate copy is refused and not NACKed (the same bytes again would be refused again, forever)', async () => {
+    const plan = planRequest({ ...base, task: 'inpaint', mask: maskFromPositions(hole, 16, 16) } as TaskMessage);
+    const steps = await sendSteps(plan);
+    const receiver = new StepReceiver(plan, coding, image);
+    receiver.announce(steps[0]!.message);
+    const first = await receiver.stageReceiver.push(readChunk(steps[0]!.chunks[0]!));
+    expect(first.failures).toEqual([]);
+    const again = await receiver.stageReceiver.push(readChunk(steps[0]!.chunks[0]!));
+    expect(again.failures.map((f) => f.error.code)).toEqual([ErrorCode.Duplicate]);
+    expect(nackFor(again.failures[0]!)).toBeUndefined();
+    // damage in transit is what a resend repairs
+    const bent = Uint8Array.from(steps[0]!.chunks[0]!);
+    // the first coded byte (a flip in the coder's flushed tail may change nothing it decodes)
+    bent[readChunk(bent).headerBytes]! ^= 0xff;
+    const receiver2 = new StepReceiver(plan, coding, image);
+    receiver2.announce(steps[0]!.message);
+    const damaged = await receiver2.stageReceiver.push(readChunk(bent));
+    expect(damaged.failures).toHaveLength(1);
+    expect(nackFor(damaged.failures[0]!)).toMatchObject({ type: 'nack', stage: 0, chunks: [0] });
   }, 60_000);
 
   it('the chunk store answers a NACK with the same bytes: listed chunks, or the whole stage', async () => {
