@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ReplaySubject, filter, firstValueFrom, timeout, type Subscription } from 'rxjs';
+import { filter, firstValueFrom, timeout, type Subscription } from 'rxjs';
 import { UNKNOWN, loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
@@ -10,7 +8,6 @@ import {
   bpeEncode,
   compressText,
   decodeControl,
-  encodeControl,
   installBrotli,
   loadBrotli,
   maskFromPositions,
@@ -29,13 +26,13 @@ import {
   codingModels,
   codingPrompt,
   planRequest,
-  readChunk,
   type CodingModels,
   type ReceivedChunk,
   type RequestCoding,
   type RequestPlan,
 } from '@unimic/session';
 import { createPeerPair, type WeriftPeer } from '@unimic/transport';
+import { CENTRE_HOLE, HAS_MASKED_MODEL, PACK_DIR, ScriptedPeer, kodakGrid, sleep, until } from '../../../test/fixtures/request-script.ts';
 import { CloudPeer, cloudModels, type CloudEvent, type CloudModels, type TokenSampler } from '../src/index.ts';
 
 /*
@@ -51,22 +48,9 @@ import { CloudPeer, cloudModels, type CloudEvent, type CloudModels, type TokenSa
  * deterministically, with step 0 on the wire.
  */
 
-const root = path.resolve(import.meta.dirname, '../../..');
-const packDir = process.env.UNIMIC_PACK ?? path.join(root, 'models/default');
-const manifest = existsSync(path.join(packDir, 'manifest.json')) ? readFileSync(path.join(packDir, 'manifest.json'), 'utf8') : '';
-const kodak: Record<string, number[]> = JSON.parse(readFileSync(path.join(root, 'test/fixtures/kodak-grids.json'), 'utf8')).grids;
-const photo = Int32Array.from(kodak['kodim04.png'] as number[]);
-const hole = Array.from({ length: 256 }, (_, i) => i).filter((i) => i % 16 >= 5 && i % 16 < 11 && i >> 4 >= 5 && i >> 4 < 11);
+const photo = kodakGrid('kodim04.png');
+const hole = CENTRE_HOLE;
 
-/** Polls `cond` every 10 ms; rejects after `ms` saying what it waited for. */
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const inpaintTask = (requestId: number, steps: number): TaskMessage => ({
   type: 'task',
@@ -110,35 +94,7 @@ class Gate {
 }
 
 /** The scripted edge on the offerer side of the pair. */
-class ScriptedEdge {
-  /** Control messages from the cloud, in arrival order (and replayed). */
-  readonly control: ControlMessage[] = [];
-  readonly control$ = new ReplaySubject<ControlMessage>();
-  /** Token chunks from the cloud, in arrival order (and replayed). */
-  readonly chunks: ReceivedChunk[] = [];
-  readonly chunk$ = new ReplaySubject<ReceivedChunk>();
-
-  constructor(readonly transport: WeriftPeer) {
-    transport.control.messages$.subscribe((bytes) => {
-      const m = decodeControl(bytes);
-      this.control.push(m);
-      this.control$.next(m);
-    });
-    transport.tokens.messages$.subscribe((bytes) => {
-      const c = readChunk(bytes);
-      this.chunks.push(c);
-      this.chunk$.next(c);
-    });
-  }
-
-  send(m: ControlMessage): Promise<void> {
-    return this.transport.control.send(encodeControl(m));
-  }
-
-  sendChunk(c: Uint8Array): Promise<void> {
-    return this.transport.tokens.send(c);
-  }
-
+class ScriptedEdge extends ScriptedPeer {
   /** The cloud's first control message of `type` for `requestId` (bounded). */
   next<T extends ControlMessage['type']>(type: T, requestId: number | undefined, ms = 30_000): Promise<Extract<ControlMessage, { type: T }>> {
     return firstValueFrom(
@@ -202,7 +158,7 @@ function stageArrived(chunks: readonly ReceivedChunk[], stage: number): boolean 
 
 const stepsSent = (events: CloudEvent[], requestId: number) => events.filter((e): e is Extract<CloudEvent, { type: 'step-sent' }> => e.type === 'step-sent' && e.requestId === requestId);
 
-describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('CloudPeer request pipeline against a scripted edge', () => {
+describe.skipIf(!HAS_MASKED_MODEL)('CloudPeer request pipeline against a scripted edge', () => {
   let pack: LoadedPack;
   let models: CodingModels;
   let served: CloudModels;
@@ -212,7 +168,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('CloudPeer requ
 
   beforeAll(async () => {
     installBrotli(await loadBrotli());
-    pack = await loadPack(folderReader(packDir), [...CODING_MODEL_ROLES]);
+    pack = await loadPack(folderReader(PACK_DIR), [...CODING_MODEL_ROLES]);
     models = await codingModels(pack, wasmRuntime());
     served = await cloudModels(models, pack);
   }, 60_000);

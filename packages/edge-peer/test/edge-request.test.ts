@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ReplaySubject, filter, firstValueFrom, lastValueFrom, tap, timeout, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, tap, timeout, toArray } from 'rxjs';
 import { UNKNOWN, loadPack, type LoadedPack } from '@unimic/models';
 import { folderReader } from '@unimic/models/node';
 import { wasmRuntime } from '@unimic/models/wasm';
@@ -11,9 +9,7 @@ import {
   STREAM_IDS,
   bpeEncode,
   createRng,
-  decodeControl,
   decompressText,
-  encodeControl,
   installBrotli,
   isProtocolError,
   loadBrotli,
@@ -39,6 +35,7 @@ import {
   type RequestPlan,
 } from '@unimic/session';
 import { createPeerPair, type WeriftPeer } from '@unimic/transport';
+import { CENTRE_HOLE, HAS_MASKED_MODEL, PACK_DIR, ScriptedPeer, kodakGrid, sleep, until } from '../../../test/fixtures/request-script.ts';
 import { EdgePeer, type EdgeEvent, type EdgeTask } from '../src/index.ts';
 
 /*
@@ -52,24 +49,11 @@ import { EdgePeer, type EdgeEvent, type EdgeTask } from '../src/index.ts';
  * `result` claims. The edge is observed through its EdgeEvents and what it sends on the wire.
  */
 
-const root = path.resolve(import.meta.dirname, '../../..');
-const packDir = process.env.UNIMIC_PACK ?? path.join(root, 'models/default');
-const manifest = existsSync(path.join(packDir, 'manifest.json')) ? readFileSync(path.join(packDir, 'manifest.json'), 'utf8') : '';
-const kodak: Record<string, number[]> = JSON.parse(readFileSync(path.join(root, 'test/fixtures/kodak-grids.json'), 'utf8')).grids;
 /** What the scripted cloud "generates": a real image's tokens, so the coder sees real statistics. */
-const generated = Int32Array.from(kodak['kodim23.png'] as number[]);
-const photo = Int32Array.from(kodak['kodim04.png'] as number[]);
-const hole = Array.from({ length: 256 }, (_, i) => i).filter((i) => i % 16 >= 5 && i % 16 < 11 && i >> 4 >= 5 && i >> 4 < 11);
+const generated = kodakGrid('kodim23.png');
+const photo = kodakGrid('kodim04.png');
+const hole = CENTRE_HOLE;
 
-/** Polls `cond` every 10 ms; rejects after `ms` saying what it waited for. */
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A request as the scripted cloud sees it: the plan and coding both peers derive from the task. */
 interface CloudRequest {
@@ -79,51 +63,34 @@ interface CloudRequest {
 }
 
 /** The scripted cloud on the answerer side of the pair. */
-class ScriptedCloud {
-  /** Control messages from the edge (replayed). */
-  readonly fromEdge = new ReplaySubject<ControlMessage>();
-  /** Token chunks from the edge, in arrival order (and replayed). */
-  readonly chunks: ReceivedChunk[] = [];
-  readonly chunk$ = new ReplaySubject<ReceivedChunk>();
+class ScriptedCloud extends ScriptedPeer {
   onTask: (r: CloudRequest) => Promise<void> = async () => undefined;
   /** A failure of the script itself (it runs in a message callback: the test rethrows it). */
   scriptError: unknown;
 
   constructor(
-    readonly transport: WeriftPeer,
+    transport: WeriftPeer,
     private readonly models: CodingModels,
   ) {
-    transport.control.messages$.subscribe((bytes) => {
-      const m = decodeControl(bytes);
-      this.fromEdge.next(m);
-      if (m.type === 'open') {
-        void this.send({ type: 'open', protocolVersion: PROTOCOL_VERSION, role: 'cloud', pack: m.pack, capabilities: { models: models.list.map((x) => x.name), tasks: ['t2i', 'inpaint'], maxChunkBytes: 1200 } });
-      }
-      if (m.type === 'task') {
-        const plan = planRequest(m);
-        const prompt = codingPrompt(m.task, m.text ? Array.from(bpeEncode(decompressText(m.text))) : [], models.list);
-        this.onTask({ task: m, plan, coding: { models: models.list, ...(prompt ? { text: prompt } : {}) } }).catch((err: unknown) => (this.scriptError = err));
-      }
-    });
-    transport.tokens.messages$.subscribe((bytes) => {
-      const c = readChunk(bytes);
-      this.chunks.push(c);
-      this.chunk$.next(c);
-    });
+    super(transport);
   }
 
-  send(m: ControlMessage): Promise<void> {
-    return this.transport.control.send(encodeControl(m));
-  }
-
-  sendChunk(c: Uint8Array): Promise<void> {
-    return this.transport.tokens.send(c);
+  protected override onControl(m: ControlMessage): void {
+    const models = this.models;
+    if (m.type === 'open') {
+      void this.send({ type: 'open', protocolVersion: PROTOCOL_VERSION, role: 'cloud', pack: m.pack, capabilities: { models: models.list.map((x) => x.name), tasks: ['t2i', 'inpaint'], maxChunkBytes: 1200 } });
+    }
+    if (m.type === 'task') {
+      const plan = planRequest(m);
+      const prompt = codingPrompt(m.task, m.text ? Array.from(bpeEncode(decompressText(m.text))) : [], models.list);
+      this.onTask({ task: m, plan, coding: { models: models.list, ...(prompt ? { text: prompt } : {}) } }).catch((err: unknown) => (this.scriptError = err));
+    }
   }
 
   /** What the edge sent of one type. */
   async sent<T extends ControlMessage['type']>(type: T): Promise<Extract<ControlMessage, { type: T }>[]> {
     const all: ControlMessage[] = [];
-    this.fromEdge.subscribe((m) => all.push(m)).unsubscribe(); // the replay, synchronously
+    this.control$.subscribe((m) => all.push(m)).unsubscribe(); // the replay, synchronously
     return all.filter((m): m is Extract<ControlMessage, { type: T }> => m.type === type);
   }
 }
@@ -185,7 +152,7 @@ async function runToEnd(edge: EdgePeer, t: EdgeTask, events: EdgeEvent[] = []): 
 const stepEvents = (events: EdgeEvent[]) => events.filter((e): e is Extract<EdgeEvent, { type: 'step' }> => e.type === 'step');
 const resultEvent = (events: EdgeEvent[]) => events.find((e): e is Extract<EdgeEvent, { type: 'result' }> => e.type === 'result');
 
-describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('EdgePeer request pipeline against a scripted cloud', () => {
+describe.skipIf(!HAS_MASKED_MODEL)('EdgePeer request pipeline against a scripted cloud', () => {
   let pack: LoadedPack;
   let models: CodingModels;
   let pair: { offerer: WeriftPeer; answerer: WeriftPeer } | undefined;
@@ -196,7 +163,7 @@ describe.skipIf(!manifest.includes('"entropy.masked.backbone"'))('EdgePeer reque
 
   beforeAll(async () => {
     installBrotli(await loadBrotli());
-    pack = await loadPack(folderReader(packDir), [...CODING_MODEL_ROLES]);
+    pack = await loadPack(folderReader(PACK_DIR), [...CODING_MODEL_ROLES]);
     models = await codingModels(pack, wasmRuntime());
   }, 60_000);
 
