@@ -34,7 +34,7 @@ export interface SessionRecord {
   readonly tokenBytesDown: number | null;
   /** Everything on UDP during the session (setup, heartbeats, SACKs, retransmissions), per direction. */
   readonly udp: { readonly up: DirectionCount; readonly down: DirectionCount };
-  /** Output cells: equal to the lossless reference run, lost (never arrived), concealed (filled by the masked model). */
+  /** Output cells: equal to the lossless reference run, lost (never arrived), concealed (filled by the masked model's guess: every lost cell is, so concealed = lost today). */
   readonly cells: { readonly total: number; readonly exact: number; readonly lost: number; readonly concealed: number } | null;
   /** Final image against the reference run's (same request), dB; null when identical or no image. */
   readonly psnrDb: number | null;

@@ -12,7 +12,7 @@
  * A sweep file holds the same keys as the flags: {"tasks":"inpaint","links":"loss:0,loss:10",…}.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
@@ -84,9 +84,9 @@ export async function runLab(opts: LabRunOptions): Promise<LabRunResult> {
   if (stale.length) progress(`removed a stale lab: ${stale.join(', ')}\n`);
   const lab: Lab = await createLab({ prefix, addressA, addressB });
   const records: SessionRecord[] = [];
+  const secretFile = path.join(opts.outDir, '.secret');
   try {
     const secret = randomBytes(24).toString('hex');
-    const secretFile = path.join(opts.outDir, '.secret');
     writeFileSync(secretFile, secret, { mode: 0o600 });
     const tsx = ['--import', 'tsx'];
     const signalingUrl = `ws://${addressA}:8443`;
@@ -188,6 +188,7 @@ export async function runLab(opts: LabRunOptions): Promise<LabRunResult> {
     return { records, summary, metrics, files };
   } finally {
     await lab.teardown();
+    rmSync(secretFile, { force: true }); // the signaling secret does not outlive the run
   }
 }
 
